@@ -1,0 +1,279 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Level is the least default role that includes a tool: read ⊂ ops ⊂ admin.
+type Level int
+
+// The three levels; the zero Level is invalid, so a tool whose level was forgotten is
+// refused by [New] instead of landing in some role by accident.
+const (
+	LevelRead  Level = iota + 1 // read-only tools: the default role "read"
+	LevelOps                    // power, guest power, snapshot create and revert: "ops"
+	LevelAdmin                  // everything else, deletions and reconfiguration: "admin"
+)
+
+// String returns the name of the default role of l: "read", "ops" or "admin".
+func (l Level) String() string {
+	switch l {
+	case LevelRead:
+		return RoleRead
+	case LevelOps:
+		return RoleOps
+	case LevelAdmin:
+		return RoleAdmin
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// Names of the default roles, and of the role reported when AUTH_ENFORCE is false.
+const (
+	RoleRead         = "read"
+	RoleOps          = "ops"
+	RoleAdmin        = "admin"
+	RoleUnrestricted = "unrestricted"
+)
+
+// wildcard in a ROLES_TO_TOOLS list stands for every tool of the catalogue.
+const wildcard = "*"
+
+// Tool is what policy needs to know of one tool; the caller builds it from the tool's
+// definition and annotations.
+type Tool struct {
+	Name        string // e.g. "power_on_vm"
+	ReadOnly    bool   // readOnlyHint: the tool changes nothing
+	Destructive bool   // destructiveHint: the change may lose state
+	Confirm     bool   // the tool needs confirm: true (or an approval) to act
+	Level       Level  // the least default role that includes the tool
+}
+
+// Options are the switches of AUTH_ENFORCE and READ_ONLY.
+type Options struct {
+	// ReadOnly hides and refuses every tool that is not read-only, whatever the role.
+	ReadOnly bool
+	// AuthEnforce requires a known token. When false every tool is allowed (read-only
+	// mode still applies) and the caller must warn on stderr.
+	AuthEnforce bool
+}
+
+// Identity is who is calling: the role a token resolved to.
+type Identity struct {
+	Role     string // a role name, or RoleUnrestricted when not Enforced
+	TokenFP  string // Fingerprint of the token; "" when there was none
+	Enforced bool   // false when AUTH_ENFORCE is off and every tool is allowed
+}
+
+// Access describes what an identity may do, for the whoami tool and the doctor.
+type Access struct {
+	Role     string   `json:"role"`
+	TokenFP  string   `json:"token_fp"`
+	Enforced bool     `json:"enforced"`
+	ReadOnly bool     `json:"read_only"`
+	Tools    []string `json:"tools"` // sorted; never nil
+}
+
+// Sentinel errors of [Policy.Resolve]. Their text tells the operator what to set.
+var (
+	ErrMissingToken = errors.New("no token: set VSPHERE_MCP_TOKEN to this user's token, " +
+		"or set AUTH_ENFORCE=false to allow every tool")
+	ErrUnknownToken = errors.New("unknown token: VSPHERE_MCP_TOKEN matches no key of TOKENS_TO_ROLES " +
+		`(or of tokens_to_roles in POLICY_FILE); add the token as "sha256:<hex of its SHA-256>", ` +
+		"e.g. from: printf %s \"$VSPHERE_MCP_TOKEN\" | sha256sum")
+)
+
+// Policy answers which tools a role may list and call. It is immutable after [New]
+// and safe for concurrent use.
+type Policy struct {
+	tools    map[string]Tool
+	names    []string                   // catalogue names, sorted
+	roles    map[string]map[string]bool // role → tool names, defaults merged
+	tokens   []tokenEntry
+	readOnly bool
+	enforce  bool
+}
+
+// New checks cfg against the catalogue of tools and builds a Policy.
+//
+// Roles not named in cfg get their default: "read" has the tools of LevelRead, "ops"
+// adds LevelOps, "admin" has every tool. A role named in ROLES_TO_TOOLS replaces the
+// default of that name. Errors are programming mistakes in the catalogue (an empty or
+// repeated name, a missing level, a LevelRead tool that is not read-only). Warnings
+// are configuration the operator should look at but that does not stop the server:
+// unknown tool names in ROLES_TO_TOOLS, and tokens mapped to a role that has no tools.
+func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) {
+	p := &Policy{
+		tools:    make(map[string]Tool, len(catalogue)),
+		roles:    make(map[string]map[string]bool),
+		tokens:   cfg.tokens,
+		readOnly: opts.ReadOnly,
+		enforce:  opts.AuthEnforce,
+	}
+	for _, t := range catalogue {
+		if err := checkTool(t); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := p.tools[t.Name]; dup {
+			return nil, nil, fmt.Errorf("tool %q: listed twice", t.Name)
+		}
+		p.tools[t.Name] = t
+		p.names = append(p.names, t.Name)
+	}
+	slices.Sort(p.names)
+
+	for _, level := range []Level{LevelRead, LevelOps, LevelAdmin} {
+		set := make(map[string]bool)
+		for _, t := range catalogue {
+			if t.Level <= level {
+				set[t.Name] = true
+			}
+		}
+		p.roles[level.String()] = set
+	}
+
+	var warnings []string
+	for _, role := range sortedKeys(cfg.roles) {
+		set := make(map[string]bool)
+		var unknown []string
+		for _, name := range cfg.roles[role] {
+			switch _, known := p.tools[name]; {
+			case name == wildcard:
+				for _, n := range p.names {
+					set[n] = true
+				}
+			case known:
+				set[name] = true
+			default:
+				unknown = append(unknown, display(name))
+			}
+		}
+		p.roles[role] = set
+		if len(unknown) > 0 {
+			warnings = append(warnings, fmt.Sprintf(
+				"%s: role %s lists unknown tools %s (ignored); known tools: %s",
+				cfg.rolesFrom, display(role), strings.Join(unknown, ", "), strings.Join(p.names, ", ")))
+		}
+	}
+
+	for i, e := range cfg.tokens {
+		if len(p.Allowed(e.role)) > 0 {
+			continue
+		}
+		why := "no tools"
+		if _, ok := p.roles[e.role]; !ok {
+			why = "no tools: no such role"
+		} else if p.readOnly {
+			why = "no read-only tools, and READ_ONLY is on"
+		}
+		warnings = append(warnings, fmt.Sprintf(
+			"%s: entry %d maps to role %s, which has %s; roles: %s",
+			cfg.tokensFrom, i+1, display(e.role), why, strings.Join(displayAll(sortedKeys(p.roles)), ", ")))
+	}
+	return p, warnings, nil
+}
+
+// checkTool refuses a catalogue entry that would put a tool in the wrong role.
+func checkTool(t Tool) error {
+	switch {
+	case t.Name == "" || t.Name == wildcard:
+		return fmt.Errorf("tool %q: invalid name", t.Name)
+	case t.Level < LevelRead || t.Level > LevelAdmin:
+		return fmt.Errorf("tool %q: level not set", t.Name)
+	case t.Level == LevelRead && !t.ReadOnly:
+		// Security: the read role must never reach a tool that changes anything.
+		return fmt.Errorf("tool %q: level read but not read-only", t.Name)
+	case t.ReadOnly && (t.Destructive || t.Confirm):
+		return fmt.Errorf("tool %q: read-only but destructive or needing confirmation", t.Name)
+	}
+	return nil
+}
+
+// Resolve returns the identity of the caller presenting token.
+//
+// With AuthEnforce, an empty token yields [ErrMissingToken] and a token matching no
+// key yields an error wrapping [ErrUnknownToken] and naming the token's fingerprint.
+// Without it, every caller is RoleUnrestricted and Enforced is false.
+//
+// Security: the look-up takes the same time whichever key matches, or none.
+func (p *Policy) Resolve(token string) (Identity, error) {
+	fp := Fingerprint(token)
+	if !p.enforce {
+		return Identity{Role: RoleUnrestricted, TokenFP: fp}, nil
+	}
+	if token == "" {
+		return Identity{}, ErrMissingToken
+	}
+	role, ok := lookupRole(p.tokens, token)
+	if !ok {
+		return Identity{}, fmt.Errorf("token %s: %w", fp, ErrUnknownToken)
+	}
+	return Identity{Role: role, TokenFP: fp, Enforced: true}, nil
+}
+
+// Decide says whether role may call the tool named name: [Allowed], [DeniedRole]
+// (including for a tool that does not exist) or [DeniedReadOnly]. The role is
+// checked first, then read-only mode. When AuthEnforce is off the role is ignored.
+func (p *Policy) Decide(role, name string) Decision {
+	t, ok := p.tools[name]
+	if !ok {
+		return DeniedRole
+	}
+	if p.enforce && !p.roles[role][name] {
+		return DeniedRole
+	}
+	if p.readOnly && !t.ReadOnly {
+		return DeniedReadOnly
+	}
+	return Allowed
+}
+
+// Allowed returns, sorted, the names of the tools role may list and call, with
+// read-only mode applied. An unknown role gets an empty, non-nil slice.
+func (p *Policy) Allowed(role string) []string {
+	names := make([]string, 0, len(p.names))
+	for _, n := range p.names {
+		if p.Decide(role, n) == Allowed {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Tool returns the catalogue entry named name, so callers can ask whether a tool
+// needs confirmation.
+func (p *Policy) Tool(name string) (Tool, bool) {
+	t, ok := p.tools[name]
+	return t, ok
+}
+
+// Describe returns what id may do.
+func (p *Policy) Describe(id Identity) Access {
+	return Access{
+		Role:     id.Role,
+		TokenFP:  id.TokenFP,
+		Enforced: id.Enforced,
+		ReadOnly: p.readOnly,
+		Tools:    p.Allowed(id.Role),
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func displayAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = display(n)
+	}
+	return out
+}

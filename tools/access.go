@@ -1,0 +1,46 @@
+// Access tools tell the caller what it may do. Inverse: none (read-only).
+package tools
+
+import (
+	"context"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+)
+
+type whoamiIn struct{}
+
+type whoamiOut struct {
+	Role         string   `json:"role"`
+	TokenFP      string   `json:"token_fp,omitempty" jsonschema:"fingerprint of the token, never the token"`
+	AllowedTools []string `json:"allowed_tools"`
+	VCenter      string   `json:"vcenter" jsonschema:"default vCenter host"`
+	AllowedHosts []string `json:"allowed_hosts"`
+	APIMode      string   `json:"api_mode"`
+	ReadOnly     bool     `json:"read_only"`
+	Version      string   `json:"version"`
+}
+
+func whoami(d Deps) Tool {
+	return newTool(&mcp.Tool{
+		Name:        "whoami",
+		Title:       "Who am I",
+		Description: "This session's role, the tools it may call, the vCenter and API mode in use, read-only mode and the server version.",
+		Annotations: annotations("Who am I", kindRead, true),
+	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, _ whoamiIn) (*mcp.CallToolResult, whoamiOut, error) {
+		id := identityOf(ctx)
+		access := d.Access(id)
+		out := whoamiOut{
+			Role: access.Role, TokenFP: access.TokenFP, AllowedTools: access.Tools,
+			AllowedHosts: d.Hosts, ReadOnly: access.ReadOnly, Version: d.Version,
+		}
+		if out.AllowedHosts == nil {
+			out.AllowedHosts = []string{}
+		}
+		if vc, err := connect(ctx, d, ""); err == nil {
+			out.VCenter, out.APIMode = vc.Host(), string(vc.Mode())
+		}
+		return nil, out, nil
+	})
+}

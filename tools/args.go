@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
+)
+
+// hostArgs selects the vCenter; every tool embeds it.
+type hostArgs struct {
+	Hostname string `json:"hostname,omitempty" jsonschema:"vCenter host, one of ALLOWED_VCENTER_HOSTS; default VCENTER_HOST"`
+}
+
+// vmArgs names one VM by id or exact name; exactly one must be given.
+type vmArgs struct {
+	hostArgs
+	VMID   string `json:"vm_id,omitempty" jsonschema:"VM id, e.g. vm-42"`
+	VMName string `json:"vm_name,omitempty" jsonschema:"exact VM name; give vm_id or vm_name"`
+}
+
+// ref checks that exactly one of vm_id and vm_name is set.
+func (a vmArgs) ref() (vcenter.VMRef, error) {
+	switch {
+	case a.VMID != "" && a.VMName != "":
+		return vcenter.VMRef{}, argErrorf("give vm_id or vm_name, not both")
+	case a.VMID == "" && a.VMName == "":
+		return vcenter.VMRef{}, argErrorf("give vm_id (like vm-42) or vm_name (the exact name); list_vms shows both")
+	}
+	return vcenter.VMRef{ID: a.VMID, Name: a.VMName}, nil
+}
+
+// confirmArgs is embedded by every tool with the confirm flag.
+type confirmArgs struct {
+	Confirm bool `json:"confirm,omitempty" jsonschema:"true only after the user approved the preview; otherwise a preview is returned and nothing changes"`
+}
+
+// vmRef identifies a VM in results.
+type vmRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// argError is a mistake in the arguments; the audit line records the call
+// as invalid_args.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+func argErrorf(format string, a ...any) error {
+	return &argError{fmt.Sprintf(format, a...)}
+}
+
+// isArgError reports whether err is (or wraps) a mistake in the arguments,
+// including a malformed id refused by the vcenter package.
+func isArgError(err error) bool {
+	var ae *argError
+	return errors.As(err, &ae) || errors.Is(err, vcenter.ErrInvalidID)
+}
+
+// resolveVM connects to the vCenter and resolves the VM named by a, noting
+// the target for the audit line.
+func resolveVM(ctx context.Context, d Deps, a vmArgs) (VCenter, vcenter.VMSummary, error) {
+	ref, err := a.ref()
+	if err != nil {
+		return nil, vcenter.VMSummary{}, err
+	}
+	vc, err := connect(ctx, d, a.Hostname)
+	if err != nil {
+		return nil, vcenter.VMSummary{}, err
+	}
+	vm, err := vc.FindVM(ctx, ref)
+	if err != nil {
+		return nil, vcenter.VMSummary{}, explain(err)
+	}
+	audit.NoteTarget(ctx, vm.ID, vm.Name)
+	return vc, vm, nil
+}
+
+// connect returns the client for hostname and notes it for the audit line.
+func connect(ctx context.Context, d Deps, hostname string) (VCenter, error) {
+	vc, err := d.VCenter(hostname)
+	if err != nil {
+		if errors.Is(err, vcenter.ErrHostNotAllowed) {
+			return nil, &argError{err.Error()}
+		}
+		return nil, err
+	}
+	noteVCenter(ctx, vc.Host())
+	return vc, nil
+}

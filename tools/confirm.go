@@ -1,0 +1,126 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+)
+
+// This file is the only code that branches on confirm. A tool with the
+// confirm flag builds a preview of what it would do and hands it, with the
+// action, to confirmOrPreview, which runs the action only when:
+//   - the arguments carry confirm: true (the JSON boolean; the schema
+//     refuses "true", 1 or "yes"), or
+//   - the user approved the preview through elicitation, and the approval
+//     comes back bound (HMAC) to this tool, these arguments, this target and
+//     this caller.
+// Otherwise nothing changes and the preview is returned.
+
+// Status values of a confirm tool's result.
+const (
+	statusDone              = "done"
+	statusNeedsConfirmation = "needs_confirmation"
+)
+
+// confirmOut is the result of a tool with the confirm flag: either the
+// preview (nothing changed) or what was done.
+type confirmOut[T any] struct {
+	Status  string   `json:"status" jsonschema:"done, or needs_confirmation when nothing was changed"`
+	Summary string   `json:"summary"`
+	Preview *preview `json:"preview,omitempty"`
+	Result  *T       `json:"result,omitempty"`
+}
+
+// preview says what a confirmed call would do.
+type preview struct {
+	Target previewTarget `json:"target"`
+	Change string        `json:"change" jsonschema:"the exact change"`
+	// HowToConfirm tells the model what to do next.
+	HowToConfirm string `json:"how_to_confirm"`
+}
+
+type previewTarget struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state" jsonschema:"current state read from vCenter"`
+}
+
+// elicitID is the key of the confirmation in InputRequests/InputResponses.
+const elicitID = "confirm"
+
+// confirmOrPreview runs do when the call is confirmed, and otherwise returns
+// the preview (or, for a client that supports elicitation, asks the user).
+// do returns its result and a one-line summary.
+func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolRequest, confirmed bool, pv preview,
+	do func() (T, string, error)) (*mcp.CallToolResult, confirmOut[T], error) {
+	var zero confirmOut[T]
+	audit.NoteTarget(ctx, pv.Target.ID, pv.Target.Name)
+	pv.HowToConfirm = fmt.Sprintf("show this change to the user; if they approve, call %s again with the same arguments and confirm: true", req.Params.Name)
+	run := func() (*mcp.CallToolResult, confirmOut[T], error) {
+		res, summary, err := do()
+		if err != nil {
+			return nil, zero, err
+		}
+		return nil, confirmOut[T]{Status: statusDone, Summary: summary, Result: &res}, nil
+	}
+	notConfirmed := func(why string) (*mcp.CallToolResult, confirmOut[T], error) {
+		setDecision(ctx, policy.NeedsConfirmation)
+		return nil, confirmOut[T]{Status: statusNeedsConfirmation, Summary: why + ": " + pv.Change, Preview: &pv}, nil
+	}
+
+	if confirmed {
+		return run()
+	}
+	binding := policy.Binding{Tool: req.Params.Name, Args: req.Params.Arguments, TargetID: pv.Target.ID, TokenFP: identityOf(ctx).TokenFP}
+	if req.Params.RequestState != "" || len(req.Params.InputResponses) > 0 {
+		// The client comes back with the user's answer.
+		if _, err := d.Approver.Verify(req.Params.RequestState, binding); err != nil {
+			setDecision(ctx, policy.NeedsConfirmation)
+			return nil, zero, fmt.Errorf("the approval could not be verified (%v), so nothing changed. Next: call %s again to ask the user anew", approvalReason(err), req.Params.Name)
+		}
+		answer, _ := req.Params.InputResponses[elicitID].(*mcp.ElicitResult)
+		switch {
+		case answer == nil:
+			return notConfirmed("no answer to the confirmation came back; nothing changed")
+		case answer.Action == "accept":
+			return run()
+		case answer.Action == "decline":
+			return notConfirmed("the user declined; nothing changed")
+		default:
+			return notConfirmed("the user cancelled; nothing changed")
+		}
+	}
+	if caps := req.ClientCapabilities(); caps != nil && caps.Elicitation != nil && d.Approver != nil {
+		state, err := d.Approver.Issue(binding, []byte(requestIDOf(ctx)))
+		if err != nil {
+			return nil, zero, fmt.Errorf("prepare the confirmation: %w", err)
+		}
+		return &mcp.CallToolResult{
+			InputRequests: mcp.InputRequestMap{elicitID: &mcp.ElicitParams{
+				Message:         fmt.Sprintf("Allow %s? It will %s. Current state of %s (%s): %s.", req.Params.Name, pv.Change, pv.Target.Name, pv.Target.ID, pv.Target.State),
+				RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}},
+			}},
+			RequestState: state,
+		}, zero, nil
+	}
+	return notConfirmed("not confirmed; nothing changed")
+}
+
+// approvalReason words a refused approval for the model without detail an
+// attacker could use.
+func approvalReason(err error) string {
+	switch {
+	case errors.Is(err, policy.ErrStateExpired):
+		return "it expired"
+	case errors.Is(err, policy.ErrStateReplayed):
+		return "it was already used"
+	case errors.Is(err, policy.ErrStateMismatch):
+		return "it was given for another call"
+	}
+	return "it was altered or is not from this server"
+}

@@ -1,0 +1,86 @@
+package tools
+
+import (
+	"fmt"
+
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// schema is an inferred JSON schema being edited by a tool constructor for
+// what struct tags cannot say (enums, bounds).
+type schema struct{ s *jsonschema.Schema }
+
+// inferSchema infers T's schema and normalises it: go-sdk's inference gives
+// slices and pointers the type ["null", X], which strict clients reject as
+// not portable. The tools never send null (slices are made, pointers are
+// omitted when nil), so X alone is exact.
+func inferSchema[T any]() *schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("tools: schema for %T: %v", *new(T), err))
+	}
+	dropNull(s)
+	return &schema{s}
+}
+
+func dropNull(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if len(s.Types) == 2 && s.Types[0] == "null" {
+		s.Type, s.Types = s.Types[1], nil
+	}
+	dropNull(s.Items)
+	for _, p := range s.Properties {
+		dropNull(p)
+	}
+}
+
+// prop returns the schema of a property (dotted for nesting: "cpu.count";
+// "items[]" steps into array items). It panics on a typo, at start-up.
+func (s *schema) prop(path ...string) *jsonschema.Schema {
+	cur := s.s
+	for _, p := range path {
+		if p == "[]" {
+			cur = cur.Items
+		} else {
+			cur = cur.Properties[p]
+		}
+		if cur == nil {
+			panic(fmt.Sprintf("tools: schema has no property %v", path))
+		}
+	}
+	return cur
+}
+
+// enum restricts a string property, or the items of a string-array
+// property, to values.
+func (s *schema) enum(name string, values ...string) {
+	p := s.prop(name)
+	if p.Type == "array" {
+		p = p.Items
+	}
+	p.Enum = make([]any, len(values))
+	for i, v := range values {
+		p.Enum[i] = v
+	}
+}
+
+// between bounds a numeric property.
+func (s *schema) between(name string, lo, hi float64) {
+	p := s.prop(name)
+	p.Minimum, p.Maximum = &lo, &hi
+}
+
+// atLeast sets a numeric property's minimum.
+func (s *schema) atLeast(name string, lo float64) { s.prop(name).Minimum = &lo }
+
+// maxLen bounds a string property, or each string of an array property.
+func (s *schema) maxLen(name string, n int) {
+	p := s.prop(name)
+	if p.Type == "array" {
+		p.MaxItems = new(100)
+		p = p.Items
+	}
+	p.MaxLength = &n
+}

@@ -1,0 +1,364 @@
+// Snapshot tools list, take, revert to and delete VM snapshots (through
+// VI/JSON: the Automation API has none). Long tasks report MCP progress and
+// stop waiting, cancelling the vCenter task where it can be, when the
+// client cancels.
+// Inverses: create_vm_snapshot ↔ delete_vm_snapshot; revert_vm_snapshot has
+// none (the state since the snapshot is lost).
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
+)
+
+// snapshotAPI lists the VI/JSON calls of this file.
+type snapshotAPI interface {
+	ListSnapshots(ctx context.Context, vm string) ([]vcenter.Snapshot, error)
+	CreateSnapshot(ctx context.Context, vm string, spec vcenter.SnapshotSpec) (string, error)
+	RemoveSnapshot(ctx context.Context, snapshot string, removeChildren bool) (string, error)
+	RevertSnapshot(ctx context.Context, snapshot string, suppressPowerOn bool) (string, error)
+	WaitTask(ctx context.Context, task string, progress func(percent int)) (vcenter.Task, error)
+	CancelTask(ctx context.Context, task string) error
+}
+
+type snapshotItem struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Created     string `json:"created" jsonschema:"RFC 3339"`
+	PowerState  string `json:"power_state" jsonschema:"VM power state captured; POWERED_ON means memory was included"`
+	Quiesced    bool   `json:"quiesced"`
+	Current     bool   `json:"current"`
+	ParentID    string `json:"parent_id,omitempty"`
+	Depth       int    `json:"depth" jsonschema:"0 for a root"`
+}
+
+func snapshotItemOf(s vcenter.Snapshot) snapshotItem {
+	return snapshotItem{ID: s.ID, Name: s.Name, Description: truncate(s.Description, 200), Created: s.Created.UTC().Format(time.RFC3339),
+		PowerState: string(s.PowerState), Quiesced: s.Quiesced, Current: s.Current, ParentID: s.ParentID, Depth: s.Depth}
+}
+
+// --- list_vm_snapshots ---
+
+type listVMSnapshotsIn struct {
+	vmArgs
+}
+
+type listVMSnapshotsOut struct {
+	VM        vmRef          `json:"vm"`
+	Count     int            `json:"count"`
+	CurrentID string         `json:"current_id,omitempty"`
+	Snapshots []snapshotItem `json:"snapshots" jsonschema:"the tree in pre-order: each snapshot follows its parent"`
+}
+
+func listVMSnapshots(d Deps) Tool {
+	return newTool(&mcp.Tool{
+		Name:        "list_vm_snapshots",
+		Title:       "List VM snapshots",
+		Description: "A VM's snapshot tree: ids, names, creation times, parent and the current marker. Needs vCenter 8.0 U1+.",
+		Annotations: annotations("List VM snapshots", kindRead, true),
+	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in listVMSnapshotsIn) (*mcp.CallToolResult, listVMSnapshotsOut, error) {
+		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
+		if err != nil {
+			return nil, listVMSnapshotsOut{}, err
+		}
+		snaps, err := vc.ListSnapshots(ctx, vm.ID)
+		if err != nil {
+			return nil, listVMSnapshotsOut{}, fail(fmt.Sprintf("list snapshots of %s (%s)", vm.Name, vm.ID), err, "")
+		}
+		out := listVMSnapshotsOut{VM: vmRef{vm.ID, vm.Name}, Count: len(snaps), Snapshots: make([]snapshotItem, 0, len(snaps))}
+		for _, s := range snaps {
+			if s.Current {
+				out.CurrentID = s.ID
+			}
+			out.Snapshots = append(out.Snapshots, snapshotItemOf(s))
+		}
+		return nil, out, nil
+	})
+}
+
+// --- create_vm_snapshot ---
+
+type createVMSnapshotIn struct {
+	vmArgs
+	SnapshotName string `json:"snapshot_name" jsonschema:"name of the new snapshot"`
+	Description  string `json:"description,omitempty"`
+	Memory       bool   `json:"memory,omitempty" jsonschema:"include memory so a revert resumes the VM running; default false"`
+	Quiesce      bool   `json:"quiesce,omitempty" jsonschema:"quiesce guest file systems (VMware Tools); default false"`
+}
+
+type snapshotTaskOut struct {
+	Summary  string `json:"summary"`
+	VM       vmRef  `json:"vm"`
+	Snapshot vmRef  `json:"snapshot"`
+	TaskID   string `json:"task_id"`
+}
+
+func createVMSnapshot(d Deps) Tool {
+	return newTool(&mcp.Tool{
+		Name:  "create_vm_snapshot",
+		Title: "Create VM snapshot",
+		Description: "Take a snapshot of a VM and wait for the task, reporting progress. quiesce needs VMware Tools running. " +
+			"Inverse: delete_vm_snapshot. Needs vCenter 8.0 U1+.",
+		Annotations: annotations("Create VM snapshot", kindWrite, false),
+	}, policy.LevelOps, false, func(in, _ *schema) {
+		in.maxLen("snapshot_name", 80)
+		in.prop("snapshot_name").MinLength = new(1)
+		in.maxLen("description", 1000)
+	}, func(ctx context.Context, req *mcp.CallToolRequest, in createVMSnapshotIn) (*mcp.CallToolResult, snapshotTaskOut, error) {
+		if strings.TrimSpace(in.SnapshotName) == "" {
+			return nil, snapshotTaskOut{}, argErrorf("snapshot_name must not be blank")
+		}
+		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
+		if err != nil {
+			return nil, snapshotTaskOut{}, err
+		}
+		what := fmt.Sprintf("snapshot %s (%s)", vm.Name, vm.ID)
+		if in.Quiesce && vm.PowerState == vcenter.PoweredOn {
+			g, err := vc.GetGuestPower(ctx, vm.ID)
+			if err == nil && !g.ToolsRunning() {
+				return nil, snapshotTaskOut{}, argErrorf("%s: quiesce needs VMware Tools running in the guest, and it is not. Next: call again with quiesce false, or start VMware Tools first", what)
+			}
+		}
+		task, err := vc.CreateSnapshot(ctx, vm.ID, vcenter.SnapshotSpec{Name: in.SnapshotName, Description: in.Description, Memory: in.Memory, Quiesce: in.Quiesce})
+		if err != nil {
+			return nil, snapshotTaskOut{}, fail(what, err, "")
+		}
+		t, err := waitTask(ctx, d, req, vc, task)
+		if err != nil {
+			return nil, snapshotTaskOut{}, fail(what, err, "")
+		}
+		out := snapshotTaskOut{VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{t.ResultID, in.SnapshotName}, TaskID: task}
+		out.Summary = fmt.Sprintf("snapshot %q (%s) of %s (%s) created", in.SnapshotName, t.ResultID, vm.Name, vm.ID)
+		return nil, out, nil
+	})
+}
+
+// waitTask waits for a vCenter task, sending MCP progress notifications
+// when the client asked for them (a progress token), and records the task
+// in the audit line. When the client cancels, it stops waiting and cancels
+// the task where vCenter allows; the audit line says which.
+func waitTask(ctx context.Context, d Deps, req *mcp.CallToolRequest, vc VCenter, task string) (vcenter.Task, error) {
+	audit.NoteTask(ctx, task, audit.TaskLeftRunning) // until it is known to have ended
+	token := req.Params.GetProgressToken()
+	var last time.Time
+	progress := func(pct int) {
+		if token == nil || req.Session == nil || time.Since(last) < d.ProgressEvery {
+			return
+		}
+		last = time.Now()
+		_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{
+			ProgressToken: token, Progress: float64(pct), Total: 100, Message: fmt.Sprintf("vCenter task %s: %d%%", task, pct),
+		})
+	}
+	t, err := vc.WaitTask(ctx, task, progress)
+	switch {
+	case err == nil:
+		audit.NoteTask(ctx, task, audit.TaskSuccess)
+		if token != nil && req.Session != nil {
+			_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: token, Progress: 100, Total: 100, Message: "done"})
+		}
+		return t, nil
+	case ctx.Err() != nil:
+		// The client gave up: the call's context is gone, so cancelling
+		// the task uses a short context of its own.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		state := audit.TaskLeftRunning
+		if t.Cancelable || t.ID == "" {
+			if cerr := vc.CancelTask(cctx, task); cerr == nil {
+				state = audit.TaskCancelled
+			}
+		}
+		audit.NoteTask(ctx, task, state)
+		return t, fmt.Errorf("cancelled by the client; vCenter task %s was %s", task, strings.ReplaceAll(string(state), "_", " "))
+	default:
+		audit.NoteTask(ctx, task, audit.TaskError)
+		return t, err
+	}
+}
+
+// --- revert_vm_snapshot ---
+
+type snapshotRefArgs struct {
+	SnapshotID   string `json:"snapshot_id,omitempty" jsonschema:"snapshot id, e.g. snapshot-12"`
+	SnapshotName string `json:"snapshot_name,omitempty" jsonschema:"exact snapshot name; give snapshot_id or snapshot_name"`
+}
+
+type revertVMSnapshotIn struct {
+	vmArgs
+	snapshotRefArgs
+	SuppressPowerOn bool `json:"suppress_power_on,omitempty" jsonschema:"stay powered off even if the snapshot has memory"`
+	confirmArgs
+}
+
+func revertVMSnapshot(d Deps) Tool {
+	return newTool(&mcp.Tool{
+		Name:  "revert_vm_snapshot",
+		Title: "Revert VM to snapshot",
+		Description: "Revert a VM to one of its snapshots (default: the current one); its state since then is lost. " +
+			"Needs confirm: true after the user approves the preview. No inverse: create_vm_snapshot first to keep the present state.",
+		Annotations: annotations("Revert VM to snapshot", kindDestructive, true),
+	}, policy.LevelOps, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in revertVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
+		if err != nil {
+			return nil, confirmOut[snapshotTaskOut]{}, err
+		}
+		snap, _, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, true)
+		if err != nil {
+			return nil, confirmOut[snapshotTaskOut]{}, err
+		}
+		after := snap.PowerState
+		if after == vcenter.PoweredOn && in.SuppressPowerOn {
+			after = vcenter.PoweredOff
+		}
+		pv := preview{
+			Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
+			Change: fmt.Sprintf("revert %s (%s) to snapshot %q (%s, taken %s); everything since is lost and the VM will be %s",
+				vm.Name, vm.ID, snap.Name, snap.ID, snap.Created.UTC().Format(time.RFC3339), after),
+		}
+		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
+			what := fmt.Sprintf("revert %s (%s) to %s", vm.Name, vm.ID, snap.ID)
+			task, err := vc.RevertSnapshot(ctx, snap.ID, in.SuppressPowerOn)
+			if err != nil {
+				return snapshotTaskOut{}, "", fail(what, err, "")
+			}
+			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
+				return snapshotTaskOut{}, "", fail(what, err, "")
+			}
+			summary := fmt.Sprintf("%s (%s) reverted to snapshot %q (%s)", vm.Name, vm.ID, snap.Name, snap.ID)
+			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
+		})
+	})
+}
+
+// --- delete_vm_snapshot ---
+
+type deleteVMSnapshotIn struct {
+	vmArgs
+	snapshotRefArgs
+	RemoveChildren bool `json:"remove_children,omitempty" jsonschema:"also delete the snapshots below it; default false keeps them"`
+	confirmArgs
+}
+
+func deleteVMSnapshot(d Deps) Tool {
+	return newTool(&mcp.Tool{
+		Name:  "delete_vm_snapshot",
+		Title: "Delete VM snapshot",
+		Description: "Delete one snapshot of a VM (its data is merged into the disks; the VM's present state is kept), " +
+			"optionally with its children. Needs confirm: true after the user approves the preview. Inverse: none.",
+		Annotations: annotations("Delete VM snapshot", kindDestructive, true),
+	}, policy.LevelAdmin, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
+		if err != nil {
+			return nil, confirmOut[snapshotTaskOut]{}, err
+		}
+		snap, all, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, false)
+		if err != nil {
+			return nil, confirmOut[snapshotTaskOut]{}, err
+		}
+		change := fmt.Sprintf("delete snapshot %q (%s) of %s (%s)", snap.Name, snap.ID, vm.Name, vm.ID)
+		if n := descendants(all, snap.ID); n > 0 {
+			if in.RemoveChildren {
+				change += fmt.Sprintf(" and the %d snapshot(s) below it", n)
+			} else {
+				change += fmt.Sprintf("; its %d child snapshot(s) are kept", n)
+			}
+		}
+		pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: change}
+		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
+			what := fmt.Sprintf("delete %s of %s (%s)", snap.ID, vm.Name, vm.ID)
+			task, err := vc.RemoveSnapshot(ctx, snap.ID, in.RemoveChildren)
+			if err != nil {
+				return snapshotTaskOut{}, "", fail(what, err, "")
+			}
+			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
+				return snapshotTaskOut{}, "", fail(what, err, "")
+			}
+			summary := fmt.Sprintf("snapshot %q (%s) of %s (%s) deleted", snap.Name, snap.ID, vm.Name, vm.ID)
+			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
+		})
+	})
+}
+
+// findSnapshot picks one snapshot of vm by id or exact name; with neither,
+// the current one if allowCurrent. A name held by several snapshots is an
+// error listing them; the snapshot must belong to vm.
+func findSnapshot(ctx context.Context, vc VCenter, vm vcenter.VMSummary, ref snapshotRefArgs, allowCurrent bool) (vcenter.Snapshot, []vcenter.Snapshot, error) {
+	if ref.SnapshotID != "" && ref.SnapshotName != "" {
+		return vcenter.Snapshot{}, nil, argErrorf("give snapshot_id or snapshot_name, not both")
+	}
+	if ref.SnapshotID == "" && ref.SnapshotName == "" && !allowCurrent {
+		return vcenter.Snapshot{}, nil, argErrorf("give snapshot_id or snapshot_name; list_vm_snapshots shows them")
+	}
+	if ref.SnapshotID != "" {
+		if err := vcenter.ValidateID(vcenter.KindSnapshot, ref.SnapshotID); err != nil {
+			return vcenter.Snapshot{}, nil, &argError{err.Error()}
+		}
+	}
+	if utf8.RuneCountInString(ref.SnapshotName) > 80 {
+		return vcenter.Snapshot{}, nil, argErrorf("snapshot_name is longer than 80 characters; list_vm_snapshots shows the names")
+	}
+	all, err := vc.ListSnapshots(ctx, vm.ID)
+	if err != nil {
+		return vcenter.Snapshot{}, nil, fail(fmt.Sprintf("read snapshots of %s (%s)", vm.Name, vm.ID), err, "")
+	}
+	var matches []vcenter.Snapshot
+	for _, s := range all {
+		switch {
+		case ref.SnapshotID != "" && s.ID == ref.SnapshotID,
+			ref.SnapshotName != "" && s.Name == ref.SnapshotName,
+			ref.SnapshotID == "" && ref.SnapshotName == "" && s.Current:
+			matches = append(matches, s)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return matches[0], all, nil
+	case len(all) == 0:
+		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshots. Next: create_vm_snapshot takes one", vm.Name, vm.ID)
+	case len(matches) == 0 && ref.SnapshotID != "":
+		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshot %s. Next: list_vm_snapshots shows its snapshots", vm.Name, vm.ID, ref.SnapshotID)
+	case len(matches) == 0 && ref.SnapshotName != "":
+		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshot named %q (names are exact). Next: list_vm_snapshots shows its snapshots", vm.Name, vm.ID, ref.SnapshotName)
+	case len(matches) == 0:
+		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no current snapshot. Next: give snapshot_id; list_vm_snapshots shows them", vm.Name, vm.ID)
+	}
+	var cands []string
+	for _, m := range matches {
+		cands = append(cands, fmt.Sprintf("%s (taken %s)", m.ID, m.Created.UTC().Format(time.RFC3339)))
+	}
+	return vcenter.Snapshot{}, nil, argErrorf("%d snapshots of %s (%s) are named %q: %s. Next: call again with snapshot_id", len(matches), vm.Name, vm.ID, ref.SnapshotName, strings.Join(cands, "; "))
+}
+
+// descendants counts the snapshots below id in a pre-order list.
+func descendants(all []vcenter.Snapshot, id string) int {
+	below := map[string]bool{id: true}
+	n := 0
+	for _, s := range all {
+		if below[s.ParentID] {
+			below[s.ID] = true
+			n++
+		}
+	}
+	return n
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

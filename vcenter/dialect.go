@@ -1,0 +1,217 @@
+package vcenter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+)
+
+// dialect is the seam between the two Automation API dialects, /api and
+// /rest (vcenter-api.md §1.1, §1.2, §2). Operation code builds one request in
+// /api terms; the dialect rewrites paths, actions, filters and bodies, and
+// unwraps results and errors. Device maps, objects on /api and [{key,value}]
+// arrays on /rest, are decoded by [keyedMap], which accepts both.
+type dialect struct {
+	mode Mode
+	// prefix replaces "/api" at the start of operation paths.
+	prefix string
+	// sessionPath is where to log in (POST), read (GET) and log out (DELETE).
+	sessionPath string
+	// filterPrefix prefixes list filter keys ("filter." on /rest).
+	filterPrefix string
+	// wrapped: /rest wraps results in {"value":…} and bodies in {"spec":…}.
+	wrapped bool
+}
+
+func dialectFor(m Mode) (dialect, error) {
+	switch m {
+	case ModeAPI:
+		return dialect{mode: ModeAPI, prefix: "/api", sessionPath: "/api/session"}, nil
+	case ModeREST:
+		return dialect{mode: ModeREST, prefix: "/rest", sessionPath: "/rest/com/vmware/cis/session", filterPrefix: "filter.", wrapped: true}, nil
+	}
+	return dialect{}, fmt.Errorf("invalid API mode %q: use api or rest", m)
+}
+
+// path maps an /api-relative path ("/vcenter/vm/vm-42") to this dialect.
+func (d dialect) path(rel string) string { return d.prefix + rel }
+
+// powerAction returns path and query for a VM power action. /api uses
+// ?action= on the resource; /rest uses a path segment (/power/start).
+func (d dialect) powerAction(vmPath, action string) (string, url.Values) {
+	if d.wrapped {
+		return d.path(vmPath + "/power/" + action), nil
+	}
+	return d.path(vmPath + "/power"), url.Values{"action": {action}}
+}
+
+// guestAction returns path and query for a guest power action; both dialects
+// use ?action= here.
+func (d dialect) guestAction(vmPath, action string) (string, url.Values) {
+	return d.path(vmPath + "/guest/power"), url.Values{"action": {action}}
+}
+
+// filters renders list filters as repeated query keys (collectionFormat
+// multi), with the "filter." prefix on /rest. A comma-joined value is not
+// part of the contract.
+func (d dialect) filters(f map[string][]string) url.Values {
+	q := url.Values{}
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range f[k] {
+			q.Add(d.filterPrefix+k, v)
+		}
+	}
+	return q
+}
+
+// body wraps a request body ({"spec":…} on /rest).
+func (d dialect) body(v any) []byte {
+	if d.wrapped {
+		return marshal(map[string]any{"spec": v})
+	}
+	return marshal(v)
+}
+
+// result unwraps a result ({"value":…} on /rest).
+func (d dialect) result(method, path string, body []byte) (json.RawMessage, error) {
+	if !d.wrapped {
+		return body, nil
+	}
+	var w struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := decode(method, path, body, &w); err != nil {
+		return nil, err
+	}
+	return w.Value, nil
+}
+
+// loginToken decodes a login answer: a JSON string on /api, {"value":
+// string} on /rest.
+func (d dialect) loginToken(body []byte) (string, error) {
+	raw, err := d.result(http.MethodPost, d.sessionPath, body)
+	if err != nil {
+		return "", err
+	}
+	var tok string
+	if err := json.Unmarshal(raw, &tok); err != nil || tok == "" {
+		return "", errors.New("vCenter login answer holds no session token")
+	}
+	return tok, nil
+}
+
+// vapiLogin opens an Automation API session with Basic credentials.
+func (c *Client) vapiLogin(ctx context.Context) (string, error) {
+	r := request{method: http.MethodPost, path: c.dialect.sessionPath, basic: true, safe: true}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return "", fmt.Errorf("log in to %s: %w", c.host, err)
+	}
+	if resp.status/100 != 2 {
+		e := c.vapiError(r, resp)
+		if errors.Is(e, ErrUnauthenticated) {
+			return "", fmt.Errorf("log in to %s as %s: %w (check VCENTER_USER and VCENTER_PASSWORD)", c.host, c.cfg.User, &loginError{e})
+		}
+		return "", fmt.Errorf("log in to %s: %w", c.host, e)
+	}
+	tok, err := c.dialect.loginToken(resp.body)
+	if err != nil {
+		return "", fmt.Errorf("log in to %s: %w", c.host, err)
+	}
+	c.log.Info().Str("api", string(c.cfg.Mode)).Msg("logged in to vCenter")
+	return tok, nil
+}
+
+// loginError marks a refused login so it matches ErrInvalidLogin as well as
+// the underlying vCenter error.
+type loginError struct{ err *APIError }
+
+func (e *loginError) Error() string        { return e.err.Error() }
+func (e *loginError) Unwrap() error        { return e.err }
+func (e *loginError) Is(target error) bool { return target == ErrInvalidLogin }
+
+func (c *Client) vapiLogout(ctx context.Context, tok string) error {
+	r := request{method: http.MethodDelete, path: c.dialect.sessionPath, token: tok}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return fmt.Errorf("log out of %s: %w", c.host, err)
+	}
+	if resp.status/100 != 2 {
+		return fmt.Errorf("log out of %s: %w", c.host, c.vapiError(r, resp))
+	}
+	c.log.Info().Msg("logged out of vCenter")
+	return nil
+}
+
+// vapiError decodes an Automation API error answer in this dialect's shape.
+func (c *Client) vapiError(r request, resp *response) *APIError {
+	e := decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped)
+	c.scrub(e)
+	return e
+}
+
+// scrub removes any echo of the password from vCenter's messages.
+func (c *Client) scrub(e *APIError) {
+	if c.cfg.Password == "" {
+		return
+	}
+	for i, m := range e.Messages {
+		e.Messages[i] = scrubString(m, c.cfg.Password)
+	}
+}
+
+// vapi sends an Automation API request with the session token, renews the
+// session once if vCenter answers UNAUTHENTICATED, and decodes the result
+// into out (which may be nil). The request's method decides whether it is
+// retried: only GETs are.
+func (c *Client) vapi(ctx context.Context, method, rel string, q url.Values, body any, out any) error {
+	r := request{method: method, path: c.dialect.path(rel), query: q, safe: method == http.MethodGet}
+	if body != nil {
+		r.body = c.dialect.body(body)
+	}
+	return c.vapiDo(ctx, r, out)
+}
+
+func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
+	tok, gen, err := c.sess.get(ctx)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		r.token = tok
+		resp, err := c.roundTrip(ctx, r)
+		if err != nil {
+			return err
+		}
+		if resp.status/100 == 2 {
+			if out == nil || resp.status == http.StatusNoContent || len(bytes.TrimSpace(resp.body)) == 0 {
+				return nil
+			}
+			raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
+			if err != nil {
+				return err
+			}
+			return decode(r.method, pathOf(r.path, r.query), raw, out)
+		}
+		e := c.vapiError(r, resp)
+		// UNAUTHENTICATED means vCenter did not run the call, so replaying
+		// it once with a fresh session is safe even for a POST.
+		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
+			return e
+		}
+		c.log.Info().Msg("vCenter session expired; logging in again")
+		if tok, gen, err = c.sess.renew(ctx, gen); err != nil {
+			return err
+		}
+	}
+}

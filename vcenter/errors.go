@@ -1,0 +1,281 @@
+package vcenter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Sentinels for the conditions callers branch on. An [*APIError] matches
+// them through its Is method, by vCenter's error_type (or VI/JSON fault
+// type), never by HTTP status: /api answers RESOURCE_BUSY with 500 and /rest
+// with 400, and every VI/JSON fault is a 500.
+var (
+	ErrNotFound                 = errors.New("not found")
+	ErrAlreadyInDesiredState    = errors.New("already in desired state")
+	ErrNotAllowedInCurrentState = errors.New("not allowed in current state")
+	ErrInvalidArgument          = errors.New("invalid argument")
+	ErrUnsupported              = errors.New("unsupported")
+	ErrUnauthenticated          = errors.New("unauthenticated")
+	ErrUnauthorized             = errors.New("unauthorized")
+	ErrUnableToAllocate         = errors.New("unable to allocate resource")
+	ErrResourceBusy             = errors.New("resource busy")
+	ErrServiceUnavailable       = errors.New("service unavailable")
+	ErrInvalidLogin             = errors.New("invalid login")
+
+	// ErrInvalidID is matched by [*IDError]: the id was refused before any
+	// request was built.
+	ErrInvalidID = errors.New("invalid id")
+	// ErrAmbiguous is matched by [*AmbiguousError].
+	ErrAmbiguous = errors.New("ambiguous name")
+	// ErrNoVIJSON reports a vCenter without the VI/JSON API (8.0 GA), which
+	// this server needs for snapshots.
+	ErrNoVIJSON = errors.New("snapshots need vCenter 8.0 U1 or later: this vCenter has no VI/JSON API (/sdk/vim25)")
+	// ErrHostNotAllowed reports a hostname outside ALLOWED_VCENTER_HOSTS.
+	ErrHostNotAllowed = errors.New("vCenter host not allowed")
+)
+
+// errorTypes maps vCenter error types (vAPI error_type and VI/JSON fault
+// _typeName) to the sentinels above.
+var errorTypes = map[string]error{
+	"NOT_FOUND":                    ErrNotFound,
+	"ManagedObjectNotFound":        ErrNotFound,
+	"ALREADY_IN_DESIRED_STATE":     ErrAlreadyInDesiredState,
+	"NOT_ALLOWED_IN_CURRENT_STATE": ErrNotAllowedInCurrentState,
+	"InvalidPowerState":            ErrNotAllowedInCurrentState,
+	"InvalidState":                 ErrNotAllowedInCurrentState,
+	"INVALID_ARGUMENT":             ErrInvalidArgument,
+	"InvalidArgument":              ErrInvalidArgument,
+	"InvalidRequest":               ErrInvalidArgument,
+	"UNSUPPORTED":                  ErrUnsupported,
+	"NotSupported":                 ErrUnsupported,
+	"UNAUTHENTICATED":              ErrUnauthenticated,
+	"NotAuthenticated":             ErrUnauthenticated,
+	"UNAUTHORIZED":                 ErrUnauthorized,
+	"NoPermission":                 ErrUnauthorized,
+	"UNABLE_TO_ALLOCATE_RESOURCE":  ErrUnableToAllocate,
+	"RESOURCE_BUSY":                ErrResourceBusy,
+	"TaskInProgress":               ErrResourceBusy,
+	"SERVICE_UNAVAILABLE":          ErrServiceUnavailable,
+	"InvalidLogin":                 ErrInvalidLogin,
+}
+
+// APIError is an error answer from vCenter: an /api or /rest error body, or a
+// VI/JSON fault, or a bare HTTP status when the body could not be read.
+type APIError struct {
+	Status   int      // HTTP status
+	Method   string   // request method
+	Path     string   // request path and query, without host
+	Type     string   // vAPI error_type ("NOT_FOUND") or VI/JSON fault type ("InvalidPowerState")
+	Messages []string // vCenter's default messages, sanitised
+	// MessageIDs are vCenter's message ids, e.g.
+	// "com.vmware.api.vcenter.vm.too_many_matches".
+	MessageIDs []string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vCenter %s %s: ", e.Method, e.Path)
+	if e.Type != "" {
+		b.WriteString(e.Type)
+	} else {
+		fmt.Fprintf(&b, "HTTP %d", e.Status)
+	}
+	if len(e.Messages) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(e.Messages, "; "))
+	}
+	return b.String()
+}
+
+// Is matches the sentinel for e.Type.
+func (e *APIError) Is(target error) bool {
+	s, ok := errorTypes[e.Type]
+	return ok && s == target
+}
+
+// Message is vCenter's first message, or "" when it sent none.
+func (e *APIError) Message() string {
+	if len(e.Messages) == 0 {
+		return ""
+	}
+	return e.Messages[0]
+}
+
+// TransportError is a request that got no usable answer: a connection
+// failure, a timeout, a body too large or not JSON. For a request that
+// changes state, MaybeApplied says whether vCenter may have acted on it.
+type TransportError struct {
+	Method, Path string
+	Err          error
+	// MaybeApplied is true for a POST, PATCH or DELETE that was (or may have
+	// been) sent: vCenter may have applied it, and it is never re-sent.
+	MaybeApplied bool
+}
+
+func (e *TransportError) Error() string {
+	msg := fmt.Sprintf("vCenter %s %s: %v", e.Method, e.Path, e.Err)
+	if e.MaybeApplied {
+		msg += " (the request may have been applied: check the current state before trying again)"
+	}
+	return msg
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// AmbiguousError reports a name that matches more than one object. The
+// caller must choose; this package never acts on the first match.
+type AmbiguousError struct {
+	Kind       Kind
+	Name       string
+	Candidates []Candidate
+}
+
+// Candidate is one object matching an ambiguous name, with where it lives.
+type Candidate struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Datacenter string `json:"datacenter,omitempty"`
+	Folder     string `json:"folder,omitempty"`
+	PowerState string `json:"power_state,omitempty"`
+}
+
+func (e *AmbiguousError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %ss are named %q: ", len(e.Candidates), e.Kind, e.Name)
+	for i, c := range e.Candidates {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.ID)
+		var where []string
+		if c.Datacenter != "" {
+			where = append(where, "datacenter "+c.Datacenter)
+		}
+		if c.Folder != "" {
+			where = append(where, "folder "+c.Folder)
+		}
+		if len(where) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(where, ", "))
+		}
+	}
+	return b.String()
+}
+
+// Is makes every AmbiguousError match [ErrAmbiguous].
+func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+// vapiError is the /api error body; /rest nests it under "value".
+type vapiError struct {
+	ErrorType string `json:"error_type"`
+	Messages  []struct {
+		ID             string `json:"id"`
+		DefaultMessage string `json:"default_message"`
+	} `json:"messages"`
+}
+
+// restError is the /rest error body: {"type": "com.vmware.vapi.std.errors.x", "value": {...}}.
+type restError struct {
+	Type  string    `json:"type"`
+	Value vapiError `json:"value"`
+}
+
+// vimFault is a VI/JSON method fault body (HTTP 500).
+type vimFault struct {
+	TypeName    string `json:"_typeName"`
+	FaultString string `json:"faultstring"`
+	// LocalizedMethodFault, as found in TaskInfo.error.
+	Fault            *vimFault `json:"fault"`
+	LocalizedMessage string    `json:"localizedMessage"`
+}
+
+// decodeVAPIError builds an APIError from an /api or /rest error answer.
+func decodeVAPIError(status int, method, path string, body []byte, rest bool) *APIError {
+	e := &APIError{Status: status, Method: method, Path: path}
+	var v vapiError
+	if rest {
+		var r restError
+		if json.Unmarshal(body, &r) != nil {
+			return e
+		}
+		v = r.Value
+		if v.ErrorType == "" {
+			// 6.x bodies carry only "type": com.vmware.vapi.std.errors.not_found.
+			v.ErrorType = strings.ToUpper(r.Type[strings.LastIndexByte(r.Type, '.')+1:])
+		}
+	} else if json.Unmarshal(body, &v) != nil {
+		return e
+	}
+	e.Type = sanitize(v.ErrorType, 64)
+	for _, m := range v.Messages {
+		e.Messages = append(e.Messages, sanitize(m.DefaultMessage, maxMessageLen))
+		e.MessageIDs = append(e.MessageIDs, sanitize(m.ID, 128))
+	}
+	return e
+}
+
+// decodeVimFault builds an APIError from a VI/JSON fault body.
+func decodeVimFault(status int, method, path string, body []byte) *APIError {
+	e := &APIError{Status: status, Method: method, Path: path}
+	var f vimFault
+	if json.Unmarshal(body, &f) != nil {
+		return e
+	}
+	applyFault(e, &f)
+	return e
+}
+
+// applyFault copies a fault, or a LocalizedMethodFault wrapping one, into e.
+func applyFault(e *APIError, f *vimFault) {
+	msg := f.FaultString
+	if f.Fault != nil { // LocalizedMethodFault
+		if f.LocalizedMessage != "" {
+			msg = f.LocalizedMessage
+		} else {
+			msg = f.Fault.FaultString
+		}
+		f = f.Fault
+	}
+	e.Type = sanitize(f.TypeName, 64)
+	if msg != "" {
+		e.Messages = []string{sanitize(msg, maxMessageLen)}
+	}
+}
+
+// maxMessageLen caps a vCenter message carried into errors and results.
+const maxMessageLen = 500
+
+// sanitize makes text from vCenter safe to show: control characters become
+// spaces and the length is capped.
+//
+// Security: vCenter messages and names are untrusted data (a VM name or a
+// fault message can carry text aimed at the model or terminal escapes).
+func sanitize(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// scrubString replaces every occurrence of secret in s with "***".
+func scrubString(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "***")
+}

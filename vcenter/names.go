@@ -1,0 +1,114 @@
+package vcenter
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// nameCache maps ids to names for the small, slow-changing parts of the
+// inventory (hosts, clusters, folders, networks) and hosts to their cluster,
+// so that VM details need one round of requests, not two. Entries live for
+// nameTTL; a renamed folder may show its old name that long.
+type nameCache struct {
+	mu     sync.Mutex // guards the fields below
+	loaded map[Kind]time.Time
+	names  map[Kind]map[string]string
+	parent map[string]cachedParent // host id → its cluster (or "")
+}
+
+type cachedParent struct {
+	cluster string
+	at      time.Time
+}
+
+const nameTTL = 5 * time.Minute
+
+func newNameCache() *nameCache {
+	return &nameCache{loaded: map[Kind]time.Time{}, names: map[Kind]map[string]string{}, parent: map[string]cachedParent{}}
+}
+
+// name returns the name of id, loading the kind's list when stale. It
+// returns "" when the id is unknown or the list cannot be read.
+func (c *Client) name(ctx context.Context, k Kind, id string) string {
+	if id == "" {
+		return ""
+	}
+	nc := c.names
+	nc.mu.Lock()
+	fresh := time.Since(nc.loaded[k]) < nameTTL
+	n, ok := nc.names[k][id]
+	nc.mu.Unlock()
+	if fresh && ok {
+		return n
+	}
+	m := map[string]string{}
+	switch k {
+	case KindHost:
+		items, _, err := c.ListHosts(ctx, HostFilter{})
+		if err != nil {
+			return ""
+		}
+		for _, it := range items {
+			m[it.ID] = it.Name
+		}
+	case KindCluster:
+		items, _, err := c.ListClusters(ctx, ClusterFilter{})
+		if err != nil {
+			return ""
+		}
+		for _, it := range items {
+			m[it.ID] = it.Name
+		}
+	case KindFolder:
+		items, _, err := c.ListFolders(ctx, FolderFilter{})
+		if err != nil {
+			return ""
+		}
+		for _, it := range items {
+			m[it.ID] = it.Name
+		}
+	case KindNetwork:
+		items, _, err := c.ListNetworks(ctx, NetworkFilter{})
+		if err != nil {
+			return ""
+		}
+		for _, it := range items {
+			m[it.ID] = it.Name
+		}
+	default:
+		return ""
+	}
+	nc.mu.Lock()
+	nc.names[k], nc.loaded[k] = m, time.Now()
+	nc.mu.Unlock()
+	return m[id]
+}
+
+// clusterOf returns the cluster id of a host ("" for a standalone host),
+// through VI/JSON HostSystem.parent.
+func (c *Client) clusterOf(ctx context.Context, host string) (string, error) {
+	nc := c.names
+	nc.mu.Lock()
+	p, ok := nc.parent[host]
+	nc.mu.Unlock()
+	if ok && time.Since(p.at) < nameTTL {
+		return p.cluster, nil
+	}
+	if err := ValidateID(KindHost, host); err != nil {
+		return "", err
+	}
+	var parent moRef
+	if err := c.vim(ctx, http.MethodGet, "HostSystem", host, "parent", nil, &parent); err != nil {
+		return "", err
+	}
+	cluster := ""
+	if parent.Type == "ClusterComputeResource" && LooksLikeID(KindCluster, parent.Value) {
+		cluster = parent.Value
+	}
+	nc.mu.Lock()
+	nc.parent[host] = cachedParent{cluster, time.Now()}
+	nc.mu.Unlock()
+	return cluster, nil
+}

@@ -1,0 +1,238 @@
+// Package vcenter is the only code that speaks HTTP to vCenter: sessions,
+// the /api and /rest dialects of the Automation API, VI/JSON for snapshots
+// and tasks, retries of safe requests, error mapping and the managed-object
+// id grammar. It follows shared/vcenter-api.md.
+//
+// It knows nothing of MCP, roles, rate limits or audit.
+package vcenter
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/rs/zerolog"
+)
+
+// Mode selects the Automation API dialect.
+type Mode string
+
+// The two Automation API dialects.
+const (
+	ModeAPI  Mode = "api"  // /api, current since 7.0 U2
+	ModeREST Mode = "rest" // /rest, deprecated since 7.0 U2
+)
+
+// Config configures a [Client]. The zero value of each optional field
+// selects the documented default.
+type Config struct {
+	// Host is the vCenter address as "host" or "host:port"; see [NormalizeHost].
+	Host string
+	User string
+	// Password is used for logins only.
+	//
+	// Security: it is never logged, and any echo of it in a vCenter message
+	// is replaced by "***" before the message leaves this package.
+	Password string
+	Mode     Mode
+
+	// RootCAs are the certificate authorities to trust; nil means the
+	// system roots.
+	RootCAs *x509.CertPool
+	// Insecure skips certificate verification (INSECURE=true).
+	Insecure bool
+
+	// Timeout bounds one logical request, retries included (default 20s).
+	Timeout time.Duration
+	// Retries is how many times a safe request is retried (default 3);
+	// negative means none.
+	Retries int
+	// Backoff is the first retry wait; it doubles per attempt up to
+	// MaxBackoff (defaults 500ms and 10s). A Retry-After header wins.
+	Backoff, MaxBackoff time.Duration
+	// TaskPollInterval is the wait between two Task info reads (default 500ms).
+	TaskPollInterval time.Duration
+	// MaxBodyBytes caps a response body (default 32 MiB).
+	MaxBodyBytes int64
+	// Parallelism bounds concurrent requests of one split list (default 6).
+	Parallelism int
+
+	Log zerolog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Mode == "" {
+		c.Mode = ModeAPI
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 20 * time.Second
+	}
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+	if c.Retries < 0 {
+		c.Retries = 0
+	}
+	if c.Backoff < 0 {
+		c.Backoff = 0
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 10 * time.Second
+	}
+	if c.TaskPollInterval < 0 {
+		c.TaskPollInterval = 0
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 32 << 20
+	}
+	if c.Parallelism <= 0 {
+		c.Parallelism = 6
+	}
+}
+
+// Client talks to one vCenter. It is safe for concurrent use and keeps one
+// vAPI session (and, before 8.0 U3, one VI/JSON session) for its lifetime.
+type Client struct {
+	cfg     Config
+	base    string // "https://host:port"
+	host    string // normalised "host:port"
+	dialect dialect
+	http    *retryablehttp.Client
+	log     zerolog.Logger
+
+	sess  *session   // the /api or /rest session
+	names *nameCache // id → name for hosts, clusters, folders, networks
+
+	vimMu  sync.Mutex // guards vimSt and closed
+	vimSt  *vimState  // VI/JSON discovery and session, set on first use
+	closed bool       // set by Close; guarded by vimMu
+}
+
+// New returns a client for cfg.Host. It sends nothing until the first call.
+func New(cfg Config) (*Client, error) {
+	cfg.setDefaults()
+	host, err := NormalizeHost(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dialectFor(cfg.Mode)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:     cfg,
+		base:    "https://" + host,
+		host:    host,
+		dialect: d,
+		log:     cfg.Log.With().Str("vcenter", host).Logger(),
+	}
+	c.http = c.newHTTPClient()
+	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
+	c.names = newNameCache()
+	return c, nil
+}
+
+// Host is the normalised "host:port" of this client's vCenter.
+func (c *Client) Host() string { return c.host }
+
+// Mode is the Automation API dialect in use.
+func (c *Client) Mode() Mode { return c.cfg.Mode }
+
+// Close logs out of every session this client opened. It is safe to call
+// more than once; later calls do nothing.
+func (c *Client) Close(ctx context.Context) error {
+	c.vimMu.Lock()
+	if c.closed {
+		c.vimMu.Unlock()
+		return nil
+	}
+	c.closed = true
+	vim := c.vimSt
+	c.vimMu.Unlock()
+
+	var errs []error
+	if vim != nil && vim.own != nil {
+		errs = append(errs, vim.own.close(ctx))
+	}
+	errs = append(errs, c.sess.close(ctx))
+	c.http.HTTPClient.CloseIdleConnections()
+	return errors.Join(errs...)
+}
+
+func (c *Client) newHTTPClient() *retryablehttp.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            c.cfg.RootCAs,
+		InsecureSkipVerify: c.cfg.Insecure, //nolint:gosec // INSECURE=true is the operator's explicit choice, warned about at start
+	}
+	tr.MaxIdleConnsPerHost = 2 * c.cfg.Parallelism
+	tr.Proxy = nil // vCenter is reached directly; a proxy would see session tokens
+	rc := &retryablehttp.Client{
+		HTTPClient:   &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		Logger:       leveledLogger{c.log},
+		RetryWaitMin: c.cfg.Backoff,
+		RetryWaitMax: c.cfg.MaxBackoff,
+		RetryMax:     c.cfg.Retries,
+		CheckRetry:   checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: keepLastResponse,
+	}
+	return rc
+}
+
+// noRedirects stops redirects: vCenter's APIs do not redirect, and following
+// one would carry the session header to wherever it points.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// NormalizeHost returns h as lower-case "host:port" without a trailing dot,
+// with port 443 when none is given. It accepts an optional "https://"
+// prefix and trailing "/", and refuses anything else that is not a host.
+func NormalizeHost(h string) (string, error) {
+	orig := h
+	h = strings.TrimSpace(h)
+	if rest, ok := strings.CutPrefix(strings.ToLower(h), "https://"); ok {
+		h = rest
+	}
+	h = strings.TrimSuffix(h, "/")
+	if h == "" {
+		return "", errors.New("empty vCenter host")
+	}
+	if strings.ContainsAny(h, "/?#@ \t\\") || strings.Contains(h, "://") {
+		return "", fmt.Errorf("invalid vCenter host %s: give a host name or host:port, like vcenter.example.com or 10.0.0.5:443", quoteShort(orig))
+	}
+	host, port := h, "443"
+	if hh, pp, err := net.SplitHostPort(h); err == nil {
+		host, port = hh, pp
+	} else if strings.Count(h, ":") > 1 && !strings.HasPrefix(h, "[") { // bare IPv6
+		host = h
+	} else if strings.Contains(h, ":") {
+		return "", fmt.Errorf("invalid vCenter host %s: %v", quoteShort(orig), err)
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return "", fmt.Errorf("invalid vCenter host %s: no host name", quoteShort(orig))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("invalid vCenter host %s: port must be 1-65535", quoteShort(orig))
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// pathOf renders a request path and query for errors and logs.
+func pathOf(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}

@@ -1,0 +1,213 @@
+package vcentersim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// TaskState is the state of a vim25 Task (TaskInfoState).
+type TaskState string
+
+// The task states.
+const (
+	TaskQueued  TaskState = "queued"
+	TaskRunning TaskState = "running"
+	TaskSuccess TaskState = "success"
+	TaskError   TaskState = "error"
+)
+
+// Task is a copy of one VI/JSON task, as [Server.Task] returns it.
+type Task struct {
+	ID            string // "task-12"
+	Method        string // "CreateSnapshotEx_Task"
+	DescriptionID string // "VirtualMachine.createSnapshot"
+	VM            string // the entity: a VM id
+	EntityName    string
+	State         TaskState
+	Progress      int // percent; meaningful while running
+	Cancelable    bool
+	Cancelled     bool
+	Result        string // MoRef value of the result (the new snapshot) on success
+	Fault         string // fault _typeName when State is TaskError
+	FaultMessage  string
+	QueueTime     time.Time
+	StartTime     time.Time
+	CompleteTime  time.Time // zero until the task ends
+}
+
+// task is the simulator's record of a Task. The effect of the operation is
+// run, applied only when the task succeeds (never when it fails or is
+// cancelled), as vSphere applies a task's change when it completes.
+type task struct {
+	Task
+	user       string
+	polls      int
+	resultType string                     // MoRef type of the result, e.g. "VirtualMachineSnapshot"
+	forced     *vimFault                  // FailNextTask: end in this fault instead of running
+	run        func() (string, *vimFault) // the effect; returns the result's MoRef value
+	fault      *vimFault                  // the fault the task ended with
+}
+
+// startTask files a running task on VM v. Caller holds mu.
+func (s *Server) startTask(c *call, method, descriptionID string, v *vm, cancelable bool, resultType string, run func() (string, *vimFault)) moRef {
+	s.taskSeq++
+	now := s.now()
+	t := &task{
+		Task: Task{
+			ID: fmt.Sprintf("task-%d", s.taskSeq), Method: method, DescriptionID: descriptionID,
+			VM: v.ID, EntityName: v.Name, State: TaskRunning, Cancelable: cancelable,
+			QueueTime: now, StartTime: now,
+		},
+		user: c.session.user, run: run, resultType: resultType,
+	}
+	if s.failNext != nil {
+		t.forced, s.failNext = s.failNext, nil
+	}
+	s.tasks[t.ID] = t
+	return ref("Task", t.ID)
+}
+
+// busyTask returns a running task on VM id, if any: vSphere runs one task at
+// a time per VM. Caller holds mu.
+func (s *Server) busyTask(vmID string) *task {
+	for _, t := range s.tasks {
+		if t.VM == vmID && t.State == TaskRunning {
+			return t
+		}
+	}
+	return nil
+}
+
+// finish ends a running task: in the forced fault, or by running its effect.
+// Caller holds mu.
+func (s *Server) finish(t *task) {
+	fault := t.forced
+	if fault == nil {
+		var result string
+		result, fault = t.run()
+		if fault == nil {
+			t.Result = result
+		}
+	}
+	t.end(fault, s.now())
+}
+
+// end moves the task to its final state.
+func (t *task) end(fault *vimFault, now time.Time) {
+	t.CompleteTime = now
+	t.Progress = 0
+	if fault != nil {
+		t.State, t.fault, t.Fault, t.FaultMessage = TaskError, fault, fault.typeName, fault.message
+		return
+	}
+	t.State = TaskSuccess
+}
+
+// poll is one GET of the task's info: a running task advances, and ends once
+// it has been seen running TaskPolls times, unless tasks are held. Caller
+// holds mu.
+func (s *Server) poll(t *task) {
+	if t.State != TaskRunning {
+		return
+	}
+	t.polls++
+	if t.polls > s.opts.TaskPolls && !s.hangTasks {
+		s.finish(t)
+		return
+	}
+	t.Progress = min(99, 100*t.polls/(s.opts.TaskPolls+1))
+}
+
+// taskInfo is vim25 TaskInfo.
+type taskInfo struct {
+	TypeName      string         `json:"_typeName"`
+	Key           string         `json:"key"`
+	Task          moRef          `json:"task"`
+	Name          string         `json:"name"`
+	DescriptionID string         `json:"descriptionId"`
+	Entity        moRef          `json:"entity"`
+	EntityName    string         `json:"entityName"`
+	State         TaskState      `json:"state"`
+	Cancelled     bool           `json:"cancelled"`
+	Cancelable    bool           `json:"cancelable"`
+	Error         map[string]any `json:"error,omitempty"`
+	Result        *moRef         `json:"result,omitempty"`
+	Progress      *int           `json:"progress,omitempty"`
+	Reason        taskReason     `json:"reason"`
+	QueueTime     string         `json:"queueTime"`
+	StartTime     string         `json:"startTime,omitempty"`
+	CompleteTime  string         `json:"completeTime,omitempty"`
+	EventChainID  int            `json:"eventChainId"`
+}
+
+type taskReason struct {
+	TypeName string `json:"_typeName"`
+	UserName string `json:"userName"`
+}
+
+func (t *task) info() taskInfo {
+	ti := taskInfo{
+		TypeName: "TaskInfo", Key: t.ID, Task: ref("Task", t.ID), Name: t.Method, DescriptionID: t.DescriptionID,
+		Entity: ref("VirtualMachine", t.VM), EntityName: t.EntityName, State: t.State,
+		Cancelled: t.Cancelled, Cancelable: t.Cancelable,
+		Reason:    taskReason{TypeName: "TaskReasonUser", UserName: vimUserName(t.user)},
+		QueueTime: vimTime(t.QueueTime), StartTime: vimTime(t.StartTime), EventChainID: eventChainID(t.ID),
+	}
+	switch t.State {
+	case TaskRunning:
+		p := t.Progress
+		ti.Progress = &p
+	case TaskSuccess:
+		if t.Result != "" {
+			r := ref(t.resultType, t.Result)
+			ti.Result = &r
+		}
+		ti.CompleteTime = vimTime(t.CompleteTime)
+	case TaskError:
+		ti.Error = t.fault.localized()
+		ti.CompleteTime = vimTime(t.CompleteTime)
+	}
+	return ti
+}
+
+// handleTaskInfo reads Task.info. Each read is one poll.
+func handleTaskInfo(s *Server, c *call) (any, *vimFault) {
+	t := s.tasks[c.param("moId")]
+	if t == nil {
+		return nil, faultNotFound("Task", c.param("moId"))
+	}
+	s.poll(t)
+	return t.info(), nil
+}
+
+// handleCancelTask is Task.CancelTask: a running cancelable task ends at once
+// in RequestCanceled, its effect not applied; a task that cannot be
+// cancelled is NotSupported; an ended one InvalidState (VI/JSON CancelTask).
+func handleCancelTask(s *Server, c *call) (any, *vimFault) {
+	t := s.tasks[c.param("moId")]
+	if t == nil {
+		return nil, faultNotFound("Task", c.param("moId"))
+	}
+	switch {
+	case t.State != TaskRunning && t.State != TaskQueued:
+		return nil, newFault("InvalidState", "The operation is not allowed in the current state.")
+	case !t.Cancelable:
+		return nil, newFault("NotSupported", "The operation is not supported on the object.")
+	}
+	t.Cancelled = true
+	t.end(newFault("RequestCanceled", "The task was canceled by a user."), s.now())
+	return nil, nil
+}
+
+// runningTasks lists the running tasks in creation order. Caller holds mu.
+func (s *Server) runningTasks() []*task {
+	var out []*task
+	for _, t := range s.tasks {
+		if t.State == TaskRunning {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *task) int { return compareIDs(a.ID, b.ID) })
+	return out
+}

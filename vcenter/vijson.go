@@ -1,0 +1,281 @@
+package vcenter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The VI/JSON API (vcenter-api.md §1.3, §3) lives under
+// /sdk/vim25/{release}/{type}/{moId}/{method or property}. It exists from
+// vCenter 8.0 U1; from 8.0 U3 the Automation API session is valid there too,
+// before that it needs its own login.
+
+// probeRelease is the release used to read ServiceInstance content, which
+// tells the server's own release: the oldest with VI/JSON, so every server
+// that has the API answers it.
+const probeRelease = "8.0.1.0"
+
+// vimState is what VI/JSON discovery found, fixed for the client's lifetime.
+type vimState struct {
+	release        string   // path segment: the server's about.apiVersion
+	fullName       string   // about.fullName, for doctor
+	sessionManager string   // SessionManager moId
+	shared         bool     // 8.0 U3+: the vAPI token is valid here
+	own            *session // pre-U3: a separate VI/JSON session
+}
+
+// VIJSONInfo describes the VI/JSON API of the vCenter, for diagnostics.
+type VIJSONInfo struct {
+	APIVersion    string // about.apiVersion, e.g. "8.0.3.0"
+	FullName      string // about.fullName
+	SharedSession bool   // whether the Automation API session is reused (8.0 U3+)
+}
+
+// VIJSON discovers (once) and describes the VI/JSON API. It fails with
+// [ErrNoVIJSON] on vCenter 8.0 GA, which has none.
+func (c *Client) VIJSON(ctx context.Context) (VIJSONInfo, error) {
+	st, err := c.vimInfo(ctx)
+	if err != nil {
+		return VIJSONInfo{}, err
+	}
+	return VIJSONInfo{APIVersion: st.release, FullName: st.fullName, SharedSession: st.shared}, nil
+}
+
+var releaseGrammar = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,3}){1,3}$`)
+var moIDGrammar = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+
+func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
+	c.vimMu.Lock()
+	st, closed := c.vimSt, c.closed
+	c.vimMu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	if st != nil {
+		return st, nil
+	}
+	st, err := c.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	if c.vimSt == nil { // another call may have discovered meanwhile
+		c.vimSt = st
+	}
+	return c.vimSt, nil
+}
+
+// discover reads ServiceInstance content, which needs no session.
+func (c *Client) discover(ctx context.Context) (*vimState, error) {
+	r := request{method: http.MethodGet, path: "/sdk/vim25/" + probeRelease + "/ServiceInstance/ServiceInstance/content", safe: true}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("discover VI/JSON: %w", err)
+	}
+	if resp.status == http.StatusNotFound {
+		return nil, ErrNoVIJSON
+	}
+	if resp.status/100 != 2 {
+		return nil, fmt.Errorf("discover VI/JSON: %w", decodeVimFault(resp.status, r.method, r.path, resp.body))
+	}
+	var content struct {
+		About struct {
+			APIVersion string `json:"apiVersion"`
+			FullName   string `json:"fullName"`
+		} `json:"about"`
+		SessionManager moRef `json:"sessionManager"`
+	}
+	if err := decode(r.method, r.path, resp.body, &content); err != nil {
+		return nil, fmt.Errorf("discover VI/JSON: %w", err)
+	}
+	rel := content.About.APIVersion
+	if !releaseGrammar.MatchString(rel) {
+		return nil, fmt.Errorf("discover VI/JSON: vCenter reports an unreadable apiVersion %s", quoteShort(rel))
+	}
+	if compareRelease(rel, probeRelease) < 0 {
+		return nil, ErrNoVIJSON
+	}
+	sm := content.SessionManager.Value
+	if sm == "" {
+		sm = "SessionManager"
+	}
+	if !moIDGrammar.MatchString(sm) {
+		return nil, fmt.Errorf("discover VI/JSON: unreadable SessionManager id %s", quoteShort(sm))
+	}
+	st := &vimState{
+		release:        rel,
+		fullName:       sanitize(content.About.FullName, 200),
+		sessionManager: sm,
+		shared:         compareRelease(rel, "8.0.3.0") >= 0,
+	}
+	if !st.shared {
+		st.own = &session{
+			login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
+			logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
+		}
+	}
+	c.log.Debug().Str("release", rel).Bool("shared_session", st.shared).Msg("VI/JSON discovered")
+	return st, nil
+}
+
+// compareRelease compares dotted releases numerically ("8.0.10.0" > "8.0.3.0").
+func compareRelease(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func (c *Client) vimPath(st *vimState, moType, moID, member string) string {
+	return "/sdk/vim25/" + st.release + "/" + moType + "/" + moID + "/" + member
+}
+
+// vimLogin opens a VI/JSON session (before 8.0 U3). The token comes back in
+// the vmware-api-session-id response header.
+func (c *Client) vimLogin(ctx context.Context, st *vimState) (string, error) {
+	body := marshal(struct {
+		UserName string `json:"userName"`
+		Password string `json:"password"`
+	}{c.cfg.User, c.cfg.Password})
+	r := request{method: http.MethodPost, path: c.vimPath(st, "SessionManager", st.sessionManager, "Login"), body: body, safe: true}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return "", fmt.Errorf("log in to VI/JSON on %s: %w", c.host, err)
+	}
+	if resp.status/100 != 2 {
+		e := c.vimError(r, resp)
+		if errors.Is(e, ErrInvalidLogin) {
+			return "", fmt.Errorf("log in to VI/JSON on %s as %s: %w (check VCENTER_USER and VCENTER_PASSWORD)", c.host, c.cfg.User, e)
+		}
+		return "", fmt.Errorf("log in to VI/JSON on %s: %w", c.host, e)
+	}
+	tok := resp.header.Get(sessionHeader)
+	if tok == "" {
+		return "", fmt.Errorf("log in to VI/JSON on %s: no %s header in the answer", c.host, sessionHeader)
+	}
+	c.log.Info().Msg("logged in to VI/JSON")
+	return tok, nil
+}
+
+func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error {
+	r := request{method: http.MethodPost, path: c.vimPath(st, "SessionManager", st.sessionManager, "Logout"), token: tok}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, err)
+	}
+	if resp.status/100 != 2 {
+		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, c.vimError(r, resp))
+	}
+	c.log.Info().Msg("logged out of VI/JSON")
+	return nil
+}
+
+func (c *Client) vimError(r request, resp *response) *APIError {
+	e := decodeVimFault(resp.status, r.method, r.path, resp.body)
+	c.scrub(e)
+	return e
+}
+
+// vim calls a VI/JSON method (POST) or reads a property (GET) of the object
+// moType/moID, renewing the session once on NotAuthenticated (which VI/JSON
+// reports as HTTP 500, not 401). moID must already be validated.
+func (c *Client) vim(ctx context.Context, method, moType, moID, member string, body any, out any) error {
+	st, err := c.vimInfo(ctx)
+	if err != nil {
+		return err
+	}
+	sess := c.sess
+	if !st.shared {
+		sess = st.own
+	}
+	r := request{method: method, path: c.vimPath(st, moType, moID, member), safe: method == http.MethodGet}
+	if body != nil {
+		r.body = marshal(body)
+	}
+	tok, gen, err := sess.get(ctx)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		r.token = tok
+		resp, err := c.roundTrip(ctx, r)
+		if err != nil {
+			return err
+		}
+		if resp.status/100 == 2 {
+			if out == nil || resp.status == http.StatusNoContent || len(bytes.TrimSpace(resp.body)) == 0 {
+				return nil
+			}
+			return decode(r.method, r.path, resp.body, out)
+		}
+		e := c.vimError(r, resp)
+		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
+			return e
+		}
+		c.log.Info().Msg("VI/JSON session expired; logging in again")
+		if tok, gen, err = sess.renew(ctx, gen); err != nil {
+			return err
+		}
+	}
+}
+
+// moRef is a VI/JSON ManagedObjectReference. It also accepts the boxed form
+// {"_typeName":"ManagedObjectReference","_value":{…}} that VMware's guide
+// shows for anyType fields.
+type moRef struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+func (m *moRef) UnmarshalJSON(b []byte) error {
+	var flat struct {
+		Type  string          `json:"type"`
+		Value string          `json:"value"`
+		Boxed json.RawMessage `json:"_value"`
+	}
+	if err := json.Unmarshal(b, &flat); err != nil {
+		return err
+	}
+	if len(flat.Boxed) > 0 && flat.Value == "" {
+		var inner struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		}
+		if err := json.Unmarshal(flat.Boxed, &inner); err != nil {
+			return err
+		}
+		flat.Type, flat.Value = inner.Type, inner.Value
+	}
+	m.Type, m.Value = flat.Type, flat.Value
+	return nil
+}
+
+// MarshalJSON writes the flat form with its _typeName.
+func (m moRef) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		TypeName string `json:"_typeName"`
+		Type     string `json:"type"`
+		Value    string `json:"value"`
+	}{"ManagedObjectReference", m.Type, m.Value})
+}
