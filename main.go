@@ -337,9 +337,9 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 		return nil, err
 	}
 	deps := tools.Deps{
-		VCenter: func(h string) (tools.VCenter, error) { return a.pool.Get(h) },
-		Hosts:   a.pool.Hosts(),
-		Access:  func(id policy.Identity) policy.Access { return pol.Describe(id) },
+		VCenter:  func(h string) (tools.VCenter, error) { return a.pool.Get(h) },
+		Hosts:    a.pool.Hosts(),
+		Access:   func(id policy.Identity) policy.Access { return pol.Describe(id) },
 		Approver: approver, Version: version, Log: log, ProgressEvery: 250 * time.Millisecond,
 	}
 	catalog := tools.All(deps)

@@ -13,9 +13,9 @@ type whoamiIn struct{}
 
 type whoamiOut struct {
 	Role         string   `json:"role"`
-	TokenFP      string   `json:"token_fp,omitempty" jsonschema:"fingerprint of the token, never the token"`
+	TokenFP      string   `json:"token_fp,omitempty"` // fingerprint of the token, never the token
 	AllowedTools []string `json:"allowed_tools"`
-	VCenter      string   `json:"vcenter" jsonschema:"default vCenter host"`
+	VCenter      string   `json:"vcenter"` // default vCenter host
 	AllowedHosts []string `json:"allowed_hosts"`
 	APIMode      string   `json:"api_mode"`
 	ReadOnly     bool     `json:"read_only"`
@@ -26,8 +26,8 @@ func whoami(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "whoami",
 		Title:       "Who am I",
-		Description: "This session's role, the tools it may call, the vCenter and API mode in use, read-only mode and the server version.",
-		Annotations: annotations("Who am I", kindRead, true),
+		Description: "This session's role, allowed tools, vCenter, API mode, read-only flag, version.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, _ whoamiIn) (*mcp.CallToolResult, whoamiOut, error) {
 		id := identityOf(ctx)
 		access := d.Access(id)

@@ -11,14 +11,14 @@ import (
 
 // hostArgs selects the vCenter; every tool embeds it.
 type hostArgs struct {
-	Hostname string `json:"hostname,omitempty" jsonschema:"vCenter host, one of ALLOWED_VCENTER_HOSTS; default VCENTER_HOST"`
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // vmArgs names one VM by id or exact name; exactly one must be given.
 type vmArgs struct {
 	hostArgs
-	VMID   string `json:"vm_id,omitempty" jsonschema:"VM id, e.g. vm-42"`
-	VMName string `json:"vm_name,omitempty" jsonschema:"exact VM name; give vm_id or vm_name"`
+	VMID   string `json:"vm_id,omitempty"`
+	VMName string `json:"vm_name,omitempty"`
 }
 
 // ref checks that exactly one of vm_id and vm_name is set.
@@ -34,7 +34,7 @@ func (a vmArgs) ref() (vcenter.VMRef, error) {
 
 // confirmArgs is embedded by every tool with the confirm flag.
 type confirmArgs struct {
-	Confirm bool `json:"confirm,omitempty" jsonschema:"true only after the user approved the preview; otherwise a preview is returned and nothing changes"`
+	Confirm bool `json:"confirm,omitempty" jsonschema:"true after the user approves"`
 }
 
 // vmRef identifies a VM in results.

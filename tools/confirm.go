@@ -30,7 +30,7 @@ const (
 // confirmOut is the result of a tool with the confirm flag: either the
 // preview (nothing changed) or what was done.
 type confirmOut[T any] struct {
-	Status  string   `json:"status" jsonschema:"done, or needs_confirmation when nothing was changed"`
+	Status  string   `json:"status"` // done, or needs_confirmation when nothing was changed
 	Summary string   `json:"summary"`
 	Preview *preview `json:"preview,omitempty"`
 	Result  *T       `json:"result,omitempty"`
@@ -39,7 +39,7 @@ type confirmOut[T any] struct {
 // preview says what a confirmed call would do.
 type preview struct {
 	Target previewTarget `json:"target"`
-	Change string        `json:"change" jsonschema:"the exact change"`
+	Change string        `json:"change"` // the exact change
 	// HowToConfirm tells the model what to do next.
 	HowToConfirm string `json:"how_to_confirm"`
 }
@@ -47,7 +47,7 @@ type preview struct {
 type previewTarget struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
-	State string `json:"state" jsonschema:"current state read from vCenter"`
+	State string `json:"state"` // current state read from vCenter
 }
 
 // elicitID is the key of the confirmation in InputRequests/InputResponses.

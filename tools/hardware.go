@@ -26,9 +26,9 @@ type hardwareAPI interface {
 
 type modifyVMResourcesIn struct {
 	vmArgs
-	CPUCount  int     `json:"cpu_count,omitempty" jsonschema:"new number of virtual CPUs"`
-	MemoryGB  float64 `json:"memory_gb,omitempty" jsonschema:"new memory in GiB (1 GB = 1024 MiB); or memory_mib"`
-	MemoryMiB int64   `json:"memory_mib,omitempty" jsonschema:"new memory in MiB, a multiple of 4"`
+	CPUCount  int     `json:"cpu_count,omitempty"`
+	MemoryGB  float64 `json:"memory_gb,omitempty"`
+	MemoryMiB int64   `json:"memory_mib,omitempty"`
 	confirmArgs
 }
 
@@ -47,11 +47,10 @@ const (
 
 func modifyVMResources(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "modify_vm_resources",
-		Title: "Modify VM CPU and memory",
-		Description: "Set a VM's vCPU count and/or memory. A running VM needs hot-add to grow and CPU hot-remove to shrink; memory never shrinks live. " +
-			"Needs confirm: true after the user approves the preview. Inverse: this tool with the old values.",
-		Annotations: annotations("Modify VM CPU and memory", kindDestructive, true),
+		Name:        "modify_vm_resources",
+		Title:       "Modify VM CPU and memory",
+		Description: "Set vCPUs and/or memory; a running VM needs hot-add. Needs confirmation. Inverse: same tool, old values.",
+		Annotations: annotations(kindDestructive, true),
 	}, policy.LevelAdmin, true, func(in, _ *schema) {
 		in.between("cpu_count", 1, maxCPUs)
 		in.between("memory_gb", 4.0/1024, maxMemoryMiB/1024)

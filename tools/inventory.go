@@ -32,13 +32,13 @@ type inventoryAPI interface {
 type listVMsIn struct {
 	hostArgs
 	pageArgs
-	Names         []string `json:"names,omitempty" jsonschema:"exact VM names"`
+	Names         []string `json:"names,omitempty"`
 	PowerStates   []string `json:"power_states,omitempty"`
-	Hosts         []string `json:"hosts,omitempty" jsonschema:"host names or ids"`
-	Clusters      []string `json:"clusters,omitempty" jsonschema:"cluster names or ids"`
-	Datacenters   []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
-	Folders       []string `json:"folders,omitempty" jsonschema:"VM folder names or ids (VMs directly inside)"`
-	ResourcePools []string `json:"resource_pools,omitempty" jsonschema:"resource pool names or ids"`
+	Hosts         []string `json:"hosts,omitempty"`
+	Clusters      []string `json:"clusters,omitempty"`
+	Datacenters   []string `json:"datacenters,omitempty"`
+	Folders       []string `json:"folders,omitempty"`
+	ResourcePools []string `json:"resource_pools,omitempty"`
 }
 
 type vmItem struct {
@@ -51,11 +51,10 @@ type vmItem struct {
 
 func listVMs(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "list_vms",
-		Title: "List VMs",
-		Description: "List VMs, filtered by name, power state, host, cluster, datacenter, folder or resource pool, " +
-			"sorted by name and paged. Works past vCenter's 4000-VM limit. Details: get_vm_details.",
-		Annotations: annotations("List VMs", kindRead, true),
+		Name:        "list_vms",
+		Title:       "List VMs",
+		Description: "List VMs, filtered by name, power state or placement; paged, past vCenter's 4000-VM cap.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.enum("power_states", powerStates...)
 		in.between("limit", 1, maxLimit)
@@ -98,9 +97,9 @@ var powerStates = []string{string(vcenter.PoweredOn), string(vcenter.PoweredOff)
 type listHostsIn struct {
 	hostArgs
 	pageArgs
-	Names            []string `json:"names,omitempty" jsonschema:"exact host names"`
-	Clusters         []string `json:"clusters,omitempty" jsonschema:"cluster names or ids"`
-	Datacenters      []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Names            []string `json:"names,omitempty"`
+	Clusters         []string `json:"clusters,omitempty"`
+	Datacenters      []string `json:"datacenters,omitempty"`
 	ConnectionStates []string `json:"connection_states,omitempty"`
 }
 
@@ -115,8 +114,8 @@ func listHosts(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_hosts",
 		Title:       "List hosts",
-		Description: "List ESXi hosts with connection and power state, filtered by name, cluster, datacenter or connection state; paged.",
-		Annotations: annotations("List hosts", kindRead, true),
+		Description: "List ESXi hosts with connection and power state; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.enum("connection_states", "CONNECTED", "DISCONNECTED", "NOT_RESPONDING")
 		in.between("limit", 1, maxLimit)
@@ -150,9 +149,9 @@ func listHosts(d Deps) Tool {
 type listDatastoresIn struct {
 	hostArgs
 	pageArgs
-	Names       []string `json:"names,omitempty" jsonschema:"exact datastore names"`
+	Names       []string `json:"names,omitempty"`
 	Types       []string `json:"types,omitempty"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 type datastoreItem struct {
@@ -174,8 +173,8 @@ func listDatastores(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_datastores",
 		Title:       "List datastores",
-		Description: "List datastores with type, capacity and free space, filtered by name, type or datacenter; paged. Totals: get_datastore_usage.",
-		Annotations: annotations("List datastores", kindRead, true),
+		Description: "List datastores with type, capacity and free space; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.enum("types", datastoreTypes...)
 		in.between("limit", 1, maxLimit)
@@ -242,9 +241,9 @@ func usedPct(capacity, free int64) float64 {
 type listNetworksIn struct {
 	hostArgs
 	pageArgs
-	Names       []string `json:"names,omitempty" jsonschema:"exact network names"`
+	Names       []string `json:"names,omitempty"`
 	Types       []string `json:"types,omitempty"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 type networkItem struct {
@@ -257,8 +256,8 @@ func listNetworks(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_networks",
 		Title:       "List networks",
-		Description: "List networks (standard and distributed port groups, opaque networks), filtered by name, type or datacenter; paged.",
-		Annotations: annotations("List networks", kindRead, true),
+		Description: "List port groups and opaque networks; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.enum("types", "STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK")
 		in.between("limit", 1, maxLimit)
@@ -292,7 +291,7 @@ func listNetworks(d Deps) Tool {
 type listDatacentersIn struct {
 	hostArgs
 	pageArgs
-	Names []string `json:"names,omitempty" jsonschema:"exact datacenter names"`
+	Names []string `json:"names,omitempty"`
 }
 
 type namedItem struct {
@@ -304,8 +303,8 @@ func listDatacenters(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_datacenters",
 		Title:       "List datacenters",
-		Description: "List datacenters, optionally by name; paged. Their names and ids filter the other list tools.",
-		Annotations: annotations("List datacenters", kindRead, true),
+		Description: "List datacenters; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.between("limit", 1, maxLimit)
 	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listDatacentersIn) (*mcp.CallToolResult, page[namedItem], error) {
@@ -334,8 +333,8 @@ func listDatacenters(d Deps) Tool {
 type listClustersIn struct {
 	hostArgs
 	pageArgs
-	Names       []string `json:"names,omitempty" jsonschema:"exact cluster names"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Names       []string `json:"names,omitempty"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 type clusterItem struct {
@@ -349,8 +348,8 @@ func listClusters(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_clusters",
 		Title:       "List clusters",
-		Description: "List clusters with HA and DRS flags, filtered by name or datacenter; paged.",
-		Annotations: annotations("List clusters", kindRead, true),
+		Description: "List clusters with HA and DRS flags; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.between("limit", 1, maxLimit)
 	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listClustersIn) (*mcp.CallToolResult, page[clusterItem], error) {
@@ -383,18 +382,17 @@ func listClusters(d Deps) Tool {
 type listResourcePoolsIn struct {
 	hostArgs
 	pageArgs
-	Names       []string `json:"names,omitempty" jsonschema:"exact pool names"`
-	Clusters    []string `json:"clusters,omitempty" jsonschema:"cluster names or ids"`
-	Hosts       []string `json:"hosts,omitempty" jsonschema:"host names or ids"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Names       []string `json:"names,omitempty"`
+	Clusters    []string `json:"clusters,omitempty"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 func listResourcePools(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_resource_pools",
 		Title:       "List resource pools",
-		Description: "List resource pools, filtered by name, cluster, host or datacenter; paged.",
-		Annotations: annotations("List resource pools", kindRead, true),
+		Description: "List resource pools; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.between("limit", 1, maxLimit)
 	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listResourcePoolsIn) (*mcp.CallToolResult, page[namedItem], error) {
@@ -402,11 +400,10 @@ func listResourcePools(d Deps) Tool {
 		if err != nil {
 			return nil, page[namedItem]{}, err
 		}
-		key := queryKey("list_resource_pools", vc.Host(), []any{in.Names, in.Clusters, in.Hosts, in.Datacenters})
+		key := queryKey("list_resource_pools", vc.Host(), []any{in.Names, in.Clusters, in.Datacenters})
 		p, _, err := paginate(d, key, in.pageArgs, func() ([]namedItem, error) {
 			f := vcenter.ResourcePoolFilter{Names: in.Names}
-			if err := resolveAll(ctx, vc, target{vcenter.KindCluster, in.Clusters, &f.Clusters},
-				target{vcenter.KindHost, in.Hosts, &f.Hosts}, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
+			if err := resolveAll(ctx, vc, target{vcenter.KindCluster, in.Clusters, &f.Clusters}, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
 			}
 			rps, _, err := vc.ListResourcePools(ctx, f)
@@ -428,9 +425,9 @@ func listResourcePools(d Deps) Tool {
 type listFoldersIn struct {
 	hostArgs
 	pageArgs
-	Names       []string `json:"names,omitempty" jsonschema:"exact folder names"`
-	Type        string   `json:"type,omitempty" jsonschema:"folder type; default all"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Names       []string `json:"names,omitempty"`
+	Type        string   `json:"type,omitempty"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 type folderItem struct {
@@ -443,8 +440,8 @@ func listFolders(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_folders",
 		Title:       "List folders",
-		Description: "List inventory folders (VM, host, datastore, network, datacenter), filtered by name, type or datacenter; paged.",
-		Annotations: annotations("List folders", kindRead, true),
+		Description: "List inventory folders by type; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
 		in.enum("type", "VIRTUAL_MACHINE", "HOST", "DATASTORE", "NETWORK", "DATACENTER")
 		in.between("limit", 1, maxLimit)

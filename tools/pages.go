@@ -27,15 +27,15 @@ const (
 
 // pageArgs is embedded by every list tool.
 type pageArgs struct {
-	Limit  int    `json:"limit,omitempty" jsonschema:"items per page, 1-1000; default 100"`
-	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page, with the same filters"`
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // page is one page of a list result.
 type page[T any] struct {
-	Total      int    `json:"total" jsonschema:"items matching the filters"`
+	Total      int    `json:"total"` // items matching the filters
 	Returned   int    `json:"returned"`
-	NextCursor string `json:"next_cursor,omitempty" jsonschema:"pass as cursor for the next page; absent on the last page"`
+	NextCursor string `json:"next_cursor,omitempty"` // pass as cursor for the next page; absent on the last page
 	Note       string `json:"note,omitempty"`
 	Items      []T    `json:"items"`
 }

@@ -29,9 +29,9 @@ type powerIn struct {
 type powerOut struct {
 	Summary string `json:"summary"`
 	VM      vmRef  `json:"vm"`
-	Before  string `json:"before" jsonschema:"power state before the call"`
-	After   string `json:"after" jsonschema:"power state after the call"`
-	Changed bool   `json:"changed" jsonschema:"false when the VM was already in the asked state"`
+	Before  string `json:"before"`  // power state before the call
+	After   string `json:"after"`   // power state after the call
+	Changed bool   `json:"changed"` // false when the VM was already in the asked state
 }
 
 // powerTool describes one power tool: what it does in each current state.
@@ -50,7 +50,7 @@ func (p powerTool) build(d Deps) Tool {
 		Name:        p.name,
 		Title:       p.title,
 		Description: p.description,
-		Annotations: annotations(p.title, p.kind, p.idempotent),
+		Annotations: annotations(p.kind, p.idempotent),
 	}, policy.LevelOps, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in powerIn) (*mcp.CallToolResult, powerOut, error) {
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {
@@ -91,8 +91,7 @@ func hardPower(ctx context.Context, vc VCenter, vm vcenter.VMSummary, a vcenter.
 func powerOnVM(d Deps) Tool {
 	return powerTool{
 		name: "power_on_vm", title: "Power on VM", kind: kindWrite, idempotent: true,
-		description: "Power on a VM that is off, or resume a suspended one; a VM already on is left as is. " +
-			"Inverse: shutdown_vm_guest (clean) or power_off_vm (hard).",
+		description: "Power on or resume a VM. Inverse: shutdown_vm_guest, or power_off_vm (hard).",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState == vcenter.PoweredOn {
 				return vcenter.PoweredOn, false, nil
@@ -105,8 +104,7 @@ func powerOnVM(d Deps) Tool {
 func powerOffVM(d Deps) Tool {
 	return powerTool{
 		name: "power_off_vm", title: "Power off VM (hard)", kind: kindDestructive, idempotent: true,
-		description: "Hard power off, like pulling the plug: the guest is not shut down and unsaved data is lost. " +
-			"Prefer shutdown_vm_guest when VMware Tools runs. Inverse: power_on_vm.",
+		description: "Hard power off: unsaved guest data is lost; prefer shutdown_vm_guest. Inverse: power_on_vm.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState == vcenter.PoweredOff {
 				return vcenter.PoweredOff, false, nil
@@ -119,8 +117,7 @@ func powerOffVM(d Deps) Tool {
 func restartVM(d Deps) Tool {
 	return powerTool{
 		name: "restart_vm", title: "Restart VM (hard reset)", kind: kindDestructive, idempotent: false,
-		description: "Hard reset of a running VM, like pressing reset: the guest is not shut down. " +
-			"Prefer reboot_vm_guest when VMware Tools runs. A VM that is off needs power_on_vm.",
+		description: "Hard reset of a running VM; prefer reboot_vm_guest. Inverse: none.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
 				return "", false, fmt.Errorf("%s (%s) is %s and a reset needs a running VM. Next: use power_on_vm", vm.Name, vm.ID, vm.PowerState)
@@ -133,7 +130,7 @@ func restartVM(d Deps) Tool {
 func suspendVM(d Deps) Tool {
 	return powerTool{
 		name: "suspend_vm", title: "Suspend VM", kind: kindWrite, idempotent: true,
-		description: "Suspend a running VM, saving its memory to disk; a suspended VM is left as is. Inverse: power_on_vm resumes it.",
+		description: "Suspend a running VM to disk. Inverse: power_on_vm.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			switch vm.PowerState {
 			case vcenter.Suspended:
@@ -149,8 +146,7 @@ func suspendVM(d Deps) Tool {
 func shutdownVMGuest(d Deps) Tool {
 	return powerTool{
 		name: "shutdown_vm_guest", title: "Shut down guest OS", kind: kindWrite, idempotent: true,
-		description: "Ask the guest OS to shut down cleanly through VMware Tools; the VM powers off when the guest is done. " +
-			"Needs Tools running; otherwise power_off_vm. Inverse: power_on_vm.",
+		description: "Clean guest shutdown via VMware Tools (else power_off_vm). Inverse: power_on_vm.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			switch vm.PowerState {
 			case vcenter.PoweredOff:
@@ -169,8 +165,7 @@ func shutdownVMGuest(d Deps) Tool {
 func rebootVMGuest(d Deps) Tool {
 	return powerTool{
 		name: "reboot_vm_guest", title: "Reboot guest OS", kind: kindWrite, idempotent: false,
-		description: "Ask the guest OS to restart cleanly through VMware Tools. Needs the VM on and Tools running; " +
-			"otherwise restart_vm (hard reset).",
+		description: "Clean guest restart via VMware Tools (else restart_vm). Inverse: none.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
 				return "", false, fmt.Errorf("%s (%s) is %s, so its guest cannot reboot. Next: power_on_vm", vm.Name, vm.ID, vm.PowerState)

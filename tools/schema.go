@@ -1,7 +1,10 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 )
@@ -33,6 +36,24 @@ func dropNull(s *jsonschema.Schema) {
 	dropNull(s.Items)
 	for _, p := range s.Properties {
 		dropNull(p)
+	}
+}
+
+// compactOutput reduces an output schema to its top level: the names and
+// types of the result's fields. Nested shapes, descriptions and required
+// lists are dropped because every byte of every schema is paid in each
+// tools/list (kept under 16 kB for 24 tools), while the result itself shows
+// the nested fields; the Go structs and testdata/toolsnaps document them.
+func compactOutput(s *jsonschema.Schema) {
+	s.Description, s.Required, s.AdditionalProperties, s.PropertyOrder = "", nil, nil, nil
+	for _, p := range s.Properties {
+		p.Description, p.Required, p.AdditionalProperties, p.PropertyOrder, p.Properties = "", nil, nil, nil, nil
+		if p.Items != nil {
+			p.Items = &jsonschema.Schema{Type: p.Items.Type}
+			if p.Items.Type == "object" {
+				p.Items = nil
+			}
+		}
 	}
 }
 
@@ -84,3 +105,33 @@ func (s *schema) maxLen(name string, n int) {
 	}
 	p.MaxLength = &n
 }
+
+// strictArgs refuses arguments the tool does not take, naming the ones it
+// does: a misspelt "confirm" or "remove_children" must not be ignored.
+func strictArgs(raw json.RawMessage, in *jsonschema.Schema) error {
+	var args map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &args) != nil {
+		return nil // the SDK has already validated the shape
+	}
+	var unknown []string
+	for k := range args {
+		if _, ok := in.Properties[k]; !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", truncateName(k)))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	known := make([]string, 0, len(in.Properties))
+	for k := range in.Properties {
+		known = append(known, k)
+	}
+	slices.Sort(known)
+	if len(known) == 0 {
+		return argErrorf("unknown argument %s: this tool takes none", strings.Join(unknown, ", "))
+	}
+	return argErrorf("unknown argument %s: this tool takes %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
+}
+
+func truncateName(s string) string { return truncate(s, 40) }

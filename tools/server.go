@@ -10,8 +10,10 @@ import (
 )
 
 // instructions tell the model how this server's tools fit together.
-const instructions = "Tools for one or more VMware vCenter servers. Name VMs by vm_id (from list_vms) or exact vm_name; " +
-	"an ambiguous name returns the candidates, call again with vm_id. Lists are paged: pass next_cursor back as cursor. " +
+const instructions = "Tools for VMware vCenter. When several vCenters are allowed, every tool takes an optional hostname (default: the configured one). " +
+	"VM tools take vm_id (like vm-42, from list_vms) or the exact vm_name; an ambiguous name returns the candidates: call again with vm_id. " +
+	"List filters (hosts, clusters, datacenters, folders, resource_pools, datastores) take names or ids. " +
+	"Lists are paged: limit 1-1000 (default 100); pass next_cursor back as cursor with the same filters. " +
 	"Tools that need confirmation return a preview and change nothing until called again with confirm: true after the user agrees. " +
 	"whoami shows what this session may do."
 

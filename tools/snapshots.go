@@ -34,12 +34,12 @@ type snapshotItem struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
-	Created     string `json:"created" jsonschema:"RFC 3339"`
-	PowerState  string `json:"power_state" jsonschema:"VM power state captured; POWERED_ON means memory was included"`
+	Created     string `json:"created"`     // RFC 3339
+	PowerState  string `json:"power_state"` // VM power state captured; POWERED_ON means memory was included
 	Quiesced    bool   `json:"quiesced"`
 	Current     bool   `json:"current"`
 	ParentID    string `json:"parent_id,omitempty"`
-	Depth       int    `json:"depth" jsonschema:"0 for a root"`
+	Depth       int    `json:"depth"` // 0 for a root
 }
 
 func snapshotItemOf(s vcenter.Snapshot) snapshotItem {
@@ -57,15 +57,15 @@ type listVMSnapshotsOut struct {
 	VM        vmRef          `json:"vm"`
 	Count     int            `json:"count"`
 	CurrentID string         `json:"current_id,omitempty"`
-	Snapshots []snapshotItem `json:"snapshots" jsonschema:"the tree in pre-order: each snapshot follows its parent"`
+	Snapshots []snapshotItem `json:"snapshots"` // the tree in pre-order: each snapshot follows its parent
 }
 
 func listVMSnapshots(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "list_vm_snapshots",
 		Title:       "List VM snapshots",
-		Description: "A VM's snapshot tree: ids, names, creation times, parent and the current marker. Needs vCenter 8.0 U1+.",
-		Annotations: annotations("List VM snapshots", kindRead, true),
+		Description: "A VM's snapshot tree with ids, names, times and the current one.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in listVMSnapshotsIn) (*mcp.CallToolResult, listVMSnapshotsOut, error) {
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {
@@ -90,10 +90,10 @@ func listVMSnapshots(d Deps) Tool {
 
 type createVMSnapshotIn struct {
 	vmArgs
-	SnapshotName string `json:"snapshot_name" jsonschema:"name of the new snapshot"`
+	SnapshotName string `json:"snapshot_name"`
 	Description  string `json:"description,omitempty"`
-	Memory       bool   `json:"memory,omitempty" jsonschema:"include memory so a revert resumes the VM running; default false"`
-	Quiesce      bool   `json:"quiesce,omitempty" jsonschema:"quiesce guest file systems (VMware Tools); default false"`
+	Memory       bool   `json:"memory,omitempty" jsonschema:"with memory: a revert resumes it running"`
+	Quiesce      bool   `json:"quiesce,omitempty"`
 }
 
 type snapshotTaskOut struct {
@@ -105,11 +105,10 @@ type snapshotTaskOut struct {
 
 func createVMSnapshot(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "create_vm_snapshot",
-		Title: "Create VM snapshot",
-		Description: "Take a snapshot of a VM and wait for the task, reporting progress. quiesce needs VMware Tools running. " +
-			"Inverse: delete_vm_snapshot. Needs vCenter 8.0 U1+.",
-		Annotations: annotations("Create VM snapshot", kindWrite, false),
+		Name:        "create_vm_snapshot",
+		Title:       "Create VM snapshot",
+		Description: "Snapshot a VM and wait, with progress; quiesce needs VMware Tools. Inverse: delete_vm_snapshot.",
+		Annotations: annotations(kindWrite, false),
 	}, policy.LevelOps, false, func(in, _ *schema) {
 		in.maxLen("snapshot_name", 80)
 		in.prop("snapshot_name").MinLength = new(1)
@@ -190,24 +189,23 @@ func waitTask(ctx context.Context, d Deps, req *mcp.CallToolRequest, vc VCenter,
 // --- revert_vm_snapshot ---
 
 type snapshotRefArgs struct {
-	SnapshotID   string `json:"snapshot_id,omitempty" jsonschema:"snapshot id, e.g. snapshot-12"`
-	SnapshotName string `json:"snapshot_name,omitempty" jsonschema:"exact snapshot name; give snapshot_id or snapshot_name"`
+	SnapshotID   string `json:"snapshot_id,omitempty"`
+	SnapshotName string `json:"snapshot_name,omitempty"`
 }
 
 type revertVMSnapshotIn struct {
 	vmArgs
 	snapshotRefArgs
-	SuppressPowerOn bool `json:"suppress_power_on,omitempty" jsonschema:"stay powered off even if the snapshot has memory"`
+	SuppressPowerOn bool `json:"suppress_power_on,omitempty" jsonschema:"stay off even if the snapshot has memory"`
 	confirmArgs
 }
 
 func revertVMSnapshot(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "revert_vm_snapshot",
-		Title: "Revert VM to snapshot",
-		Description: "Revert a VM to one of its snapshots (default: the current one); its state since then is lost. " +
-			"Needs confirm: true after the user approves the preview. No inverse: create_vm_snapshot first to keep the present state.",
-		Annotations: annotations("Revert VM to snapshot", kindDestructive, true),
+		Name:        "revert_vm_snapshot",
+		Title:       "Revert VM to snapshot",
+		Description: "Revert a VM to a snapshot (default: current), losing later changes. Needs confirmation. Inverse: none.",
+		Annotations: annotations(kindDestructive, true),
 	}, policy.LevelOps, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in revertVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {
@@ -246,17 +244,16 @@ func revertVMSnapshot(d Deps) Tool {
 type deleteVMSnapshotIn struct {
 	vmArgs
 	snapshotRefArgs
-	RemoveChildren bool `json:"remove_children,omitempty" jsonschema:"also delete the snapshots below it; default false keeps them"`
+	RemoveChildren bool `json:"remove_children,omitempty"`
 	confirmArgs
 }
 
 func deleteVMSnapshot(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "delete_vm_snapshot",
-		Title: "Delete VM snapshot",
-		Description: "Delete one snapshot of a VM (its data is merged into the disks; the VM's present state is kept), " +
-			"optionally with its children. Needs confirm: true after the user approves the preview. Inverse: none.",
-		Annotations: annotations("Delete VM snapshot", kindDestructive, true),
+		Name:        "delete_vm_snapshot",
+		Title:       "Delete VM snapshot",
+		Description: "Delete a VM snapshot (optionally its children); the VM keeps its present state. Needs confirmation. Inverse: none.",
+		Annotations: annotations(kindDestructive, true),
 	}, policy.LevelAdmin, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {

@@ -22,9 +22,8 @@ import (
 type datastoreUsageIn struct {
 	hostArgs
 	pageArgs
-	Datastores  []string `json:"datastores,omitempty" jsonschema:"datastore names or ids; default all"`
-	Types       []string `json:"types,omitempty"`
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids"`
+	Datastores  []string `json:"datastores,omitempty"`
+	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 type usageTotals struct {
@@ -38,7 +37,7 @@ type usageTotals struct {
 }
 
 type datastoreUsageOut struct {
-	Totals usageTotals `json:"totals" jsonschema:"over every matching datastore, not only this page"`
+	Totals usageTotals `json:"totals"` // over every matching datastore, not only this page
 	page[datastoreItem]
 }
 
@@ -46,10 +45,9 @@ func getDatastoreUsage(d Deps) Tool {
 	return newTool(&mcp.Tool{
 		Name:        "get_datastore_usage",
 		Title:       "Get datastore usage",
-		Description: "Capacity, free space and used % per datastore, fullest first, with totals; paged. Filter by datastore, type or datacenter.",
-		Annotations: annotations("Get datastore usage", kindRead, true),
+		Description: "Capacity, free and used % per datastore, fullest first, with totals; paged.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("types", datastoreTypes...)
 		in.between("limit", 1, maxLimit)
 	}, func(ctx context.Context, _ *mcp.CallToolRequest, in datastoreUsageIn) (*mcp.CallToolResult, datastoreUsageOut, error) {
 		vc, err := connect(ctx, d, in.Hostname)
@@ -67,9 +65,9 @@ func getDatastoreUsage(d Deps) Tool {
 		if len(ids) > 0 && len(names) > 0 {
 			return nil, datastoreUsageOut{}, argErrorf("give datastores as all ids or all names, not a mix")
 		}
-		key := queryKey("get_datastore_usage", vc.Host(), []any{in.Datastores, in.Types, in.Datacenters})
+		key := queryKey("get_datastore_usage", vc.Host(), []any{in.Datastores, in.Datacenters})
 		p, all, err := paginate(d, key, in.pageArgs, func() ([]datastoreItem, error) {
-			ds, err := datastores(ctx, vc, vcenter.DatastoreFilter{IDs: ids, Names: names, Types: in.Types}, in.Datacenters)
+			ds, err := datastores(ctx, vc, vcenter.DatastoreFilter{IDs: ids, Names: names}, in.Datacenters)
 			if err != nil {
 				return nil, err
 			}
@@ -129,8 +127,8 @@ func missingNames[T any](want []string, got []T, name func(T) string) string {
 
 type utilizationIn struct {
 	hostArgs
-	Datacenters []string `json:"datacenters,omitempty" jsonschema:"datacenter names or ids; default all"`
-	Clusters    []string `json:"clusters,omitempty" jsonschema:"cluster names or ids; default all"`
+	Datacenters []string `json:"datacenters,omitempty"`
+	Clusters    []string `json:"clusters,omitempty"`
 }
 
 type vmCounts struct {
@@ -158,7 +156,7 @@ type utilizationOut struct {
 	VMs        vmCounts         `json:"vms"`
 	Hosts      hostCounts       `json:"hosts"`
 	Datastores usageTotals      `json:"datastores"`
-	Clusters   []clusterSummary `json:"clusters" jsonschema:"per cluster; VMs on standalone hosts count only in the totals"`
+	Clusters   []clusterSummary `json:"clusters"` // VMs on standalone hosts count only in the totals
 	Note       string           `json:"note,omitempty"`
 }
 
@@ -167,11 +165,10 @@ const maxClusters = 300
 
 func getResourceUtilizationSummary(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "get_resource_utilization_summary",
-		Title: "Get resource utilization summary",
-		Description: "Counts and totals: VMs by power state, hosts by connection state, datastore capacity and free space, " +
-			"overall and per cluster. Filter by datacenter or cluster.",
-		Annotations: annotations("Get resource utilization summary", kindRead, true),
+		Name:        "get_resource_utilization_summary",
+		Title:       "Get resource utilization summary",
+		Description: "VM power states, host connection states and datastore capacity, overall and per cluster.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in utilizationIn) (*mcp.CallToolResult, utilizationOut, error) {
 		vc, err := connect(ctx, d, in.Hostname)
 		if err != nil {

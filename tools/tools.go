@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -71,7 +72,7 @@ type Deps struct {
 // this list is the single place a tool is added.
 func All(d Deps) []Tool {
 	d.pages = newPageCache(8, 2*time.Minute)
-	return []Tool{
+	catalog := []Tool{
 		// Inventory.
 		listVMs(d),
 		getVMDetails(d),
@@ -102,6 +103,26 @@ func All(d Deps) []Tool {
 		// Access.
 		whoami(d),
 	}
+	for _, t := range catalog {
+		hostnameArg(t.Def, d.Hosts)
+	}
+	return catalog
+}
+
+// hostnameArg offers the hostname argument only where there is a choice:
+// with several allowed vCenters it lists them as an enum; with one it is
+// left out, as it could only name the default.
+func hostnameArg(def *mcp.Tool, hosts []string) {
+	in := def.InputSchema.(*jsonschema.Schema)
+	if len(hosts) < 2 {
+		delete(in.Properties, "hostname")
+		return
+	}
+	p := in.Properties["hostname"]
+	p.Enum = make([]any, len(hosts))
+	for i, h := range hosts {
+		p.Enum[i] = h
+	}
 }
 
 // Policies describes the catalogue to the policy package.
@@ -131,10 +152,10 @@ const (
 )
 
 // annotations returns all four hints for a kind. OpenWorldHint is false
-// everywhere: the tools reach only the allow-listed vCenters.
-func annotations(title string, k kind, idempotent bool) *mcp.ToolAnnotations {
+// everywhere: the tools reach only the allow-listed vCenters. The title is
+// the tool's own (Tool.Title), not repeated here.
+func annotations(k kind, idempotent bool) *mcp.ToolAnnotations {
 	return &mcp.ToolAnnotations{
-		Title:           title,
 		ReadOnlyHint:    k == kindRead,
 		DestructiveHint: new(k == kindDestructive),
 		IdempotentHint:  idempotent,
@@ -151,14 +172,20 @@ func newTool[In, Out any](def *mcp.Tool, level policy.Level, confirm bool, edit 
 	if edit != nil {
 		edit(in, out)
 	}
+	compactOutput(out.s)
+	// Unknown arguments are refused by the handler (strictArgs), with a
+	// message naming the valid ones, rather than advertised as
+	// additionalProperties:false in every schema of tools/list.
+	in.s.AdditionalProperties = nil
 	def.InputSchema, def.OutputSchema = in.s, out.s
 	if def.Annotations == nil || def.Annotations.DestructiveHint == nil || def.Annotations.OpenWorldHint == nil {
 		panic(fmt.Sprintf("tool %q: set all four annotations", def.Name))
 	}
-	if def.Annotations.Title == "" {
-		def.Annotations.Title = def.Title
-	}
 	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
+		if err := strictArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
+			var zero Out
+			return nil, zero, err
+		}
 		markArgsValid(ctx)
 		return h(ctx, req, args)
 	}

@@ -62,7 +62,7 @@ type diskOut struct {
 type nicOut struct {
 	Label   string `json:"label"`
 	MAC     string `json:"mac,omitempty"`
-	Network string `json:"network,omitempty" jsonschema:"network name, or id when the name is unknown"`
+	Network string `json:"network,omitempty"` // network name, or id when the name is unknown
 	State   string `json:"state,omitempty"`
 }
 
@@ -86,11 +86,10 @@ type placementOut struct {
 
 func getVMDetails(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "get_vm_details",
-		Title: "Get VM details",
-		Description: "One VM's power state, guest OS and IP, CPU and memory with hot-add flags, disks, NICs, and host, cluster, " +
-			"folder and datastore placement. Find VMs with list_vms.",
-		Annotations: annotations("Get VM details", kindRead, true),
+		Name:        "get_vm_details",
+		Title:       "Get VM details",
+		Description: "One VM's power, guest OS and IP, CPU/memory and hot-add flags, disks, NICs and placement.",
+		Annotations: annotations(kindRead, true),
 	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in getVMDetailsIn) (*mcp.CallToolResult, vmDetailsOut, error) {
 		vc, id, err := vmID(ctx, d, in.vmArgs)
 		if err != nil {
@@ -178,11 +177,10 @@ type deleteVMResult struct {
 
 func deleteVM(d Deps) Tool {
 	return newTool(&mcp.Tool{
-		Name:  "delete_vm",
-		Title: "Delete VM",
-		Description: "Delete a powered-off VM and its disks from vCenter. Needs confirm: true after the user approves the preview. " +
-			"Refuses a powered-on VM (use shutdown_vm_guest first). Irreversible: no inverse tool.",
-		Annotations: annotations("Delete VM", kindDestructive, true),
+		Name:        "delete_vm",
+		Title:       "Delete VM",
+		Description: "Delete a powered-off VM and its disks. Needs confirmation. Inverse: none.",
+		Annotations: annotations(kindDestructive, true),
 	}, policy.LevelAdmin, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMIn) (*mcp.CallToolResult, confirmOut[deleteVMResult], error) {
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {

@@ -224,7 +224,7 @@ func (s *Server) UpdateVM(id string, f func(*VM)) error {
 // required; an empty Folder means the datacenter's root VM folder, an empty
 // ResourcePool the root pool of the host's cluster, and empty hardware and
 // device fields take defaults (1 CPU, 1024 MiB, VMX_19, BIOS, generated
-// device keys, labels, file names and MAC addresses).
+// device keys, labels, file names, UUIDs and MAC addresses).
 func (s *Server) AddVM(spec VM) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,17 +258,7 @@ func (s *Server) AddVM(spec VM) (string, error) {
 		return "", fmt.Errorf("vcentersim: add VM %q: %w", spec.Name, err)
 	}
 	v := &vm{VM: spec}
-	s.inv.insertVM(v)
-	n := idNumber(v.ID)
-	v.BIOSUUID = cmp.Or(v.BIOSUUID, fmt.Sprintf("4223%04x-6b1d-2c9e-81f4-%012x", n&0xffff, n))
-	v.InstanceUUID = cmp.Or(v.InstanceUUID, fmt.Sprintf("5003%04x-9e47-4a21-b8c6-%012x", n&0xffff, n))
-	for i := range v.NICs {
-		v.NICs[i].MACAddress = cmp.Or(v.NICs[i].MACAddress, fmt.Sprintf("00:50:56:%02x:%02x:%02x", 0x80|(n>>16)&0x3f, (n>>8)&0xff, (n+i)&0xff))
-	}
-	if v.PowerState == PoweredOn {
-		v.bootTime = s.now()
-		v.hotAddLimitMiB = min(16*v.MemoryMiB, maxMemoryMiB)
-	}
+	s.inv.file(v, s.now())
 	return v.ID, nil
 }
 

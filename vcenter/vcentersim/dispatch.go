@@ -44,7 +44,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.abort(w)
 		return
 	}
-	c := &call{w: w, r: r, surface: surfaceOf(escaped), body: body, query: query, params: params}
+	c := &call{w: w, r: r, surface: surfaceOf(escaped), body: body, params: params}
 	switch {
 	case fault != nil:
 		s.serveFault(c, fault)

@@ -106,5 +106,27 @@
 //
 // # Scaled inventory
 //
-// [Options.VMs] > 0 builds a layout meant for the 4000-VM cap: see scaled.go.
+// [Options.VMs] > 0 builds exactly that many VMs in a layout meant for the
+// 4000-VM cap of the VM list (built in well under a second for 20,000):
+//
+//	DC-East  Cluster-Big: 60 % of the VMs; host esx-big-hot holds 5/12 of
+//	         them (5000 of 20,000, over the cap), the other hosts ≤ 3500 each
+//	DC-West  Cluster-West-NN: ≤ 3500 VMs each, on 4 hosts;
+//	         esx-west-standalone: 2 % of the VMs on a standalone host
+//
+// Every VM folder ("Folder-001", ... per datacenter) holds at most 2000 VMs,
+// so listing by cluster, then by host, then by host and folder reaches every
+// VM exactly once. Names are unique ("web-00001", "app-00002", ...) except
+// "app-01", once in each datacenter.
+//
+// # Coverage
+//
+// The Automation API operations served are those of contract §2 (lists,
+// VM details, power, guest power and identity, Tools, CPU and memory, delete,
+// datastore/datacenter/cluster/resource-pool details) and the sessions. On
+// VI/JSON: ServiceInstance content, SessionManager Login/Logout/currentSession,
+// the VirtualMachine properties name, runtime, parent, resourcePool,
+// datastore, snapshot and rootSnapshot, the snapshot methods, snapshot
+// vm/childSnapshot, HostSystem name/parent, and Task info/CancelTask. Any
+// other path is a 404, counted as "UNMATCHED".
 package vcentersim

@@ -134,6 +134,16 @@ func errTooMany(kind, plural string) *vapiError {
 		fmt.Sprintf("Too many %s. Add more filter criteria to reduce the number.", plural))
 }
 
+// errInvalidInput is vAPI's answer to input its data binding cannot map onto
+// the operation: a body field the structure does not have (a /rest-style
+// {"spec": …} wrapper on /api included), a value of the wrong type, a query
+// key or enum value the filter does not know. vCenter names only the method,
+// never the field (seen live, evoila/meho #2973:
+// "Invalid input for method: ::Com::Vmware::Vcenter::VmSvc::Relocate").
+func errInvalidInput(method string) *vapiError {
+	return newVAPIError("INVALID_ARGUMENT", "vapi.invoke.invalid.input", "Invalid input for method: "+method, method)
+}
+
 // Errors whose wording the simulator chose: vCenter's exact ids are not on
 // record. Clients must branch on error_type only (contract §4), never on these.
 

@@ -177,38 +177,38 @@ func (s *Server) serveFault(c *call, f *Fault) {
 }
 
 func (s *Server) serveStatusFault(c *call, f *Fault) {
-	if f.Body != nil {
-		c.w.Header().Set("Content-Type", "application/json")
-		c.w.WriteHeader(f.Status)
-		_, _ = c.w.Write(f.Body)
-		return
-	}
 	message := func(kind string) string {
 		if f.Message != "" {
 			return f.Message
 		}
 		return fmt.Sprintf("Simulated %s injected by vcentersim.", kind)
 	}
+	var status int
+	var body any
 	switch {
 	case c.surface.vapi():
-		errType := f.ErrorType
-		if errType == "" {
-			errType = vapiTypeForStatus(f.Status)
-		}
+		errType := cmp.Or(f.ErrorType, vapiTypeForStatus(f.Status))
 		verr := newVAPIError(errType, "com.vmware.vcentersim.injected_fault", message(errType))
-		status, body := apiStatus[errType], verr.apiBody()
+		status, body = apiStatus[errType], verr.apiBody()
 		if c.surface == surfaceREST {
 			status, body = restStatus[errType], verr.restBody()
 		}
-		if f.Status != 0 {
-			status = f.Status
-		}
-		writeJSON(c.w, cmp.Or(status, http.StatusInternalServerError), body)
 	case c.surface == surfaceVIM:
 		typeName := cmp.Or(f.ErrorType, "SystemError")
-		writeJSON(c.w, cmp.Or(f.Status, http.StatusInternalServerError), newFault(typeName, message(typeName)).body())
+		status, body = http.StatusInternalServerError, newFault(typeName, message(typeName)).body()
 	default:
-		http.Error(c.w, message("fault"), cmp.Or(f.Status, http.StatusServiceUnavailable))
+		status = http.StatusServiceUnavailable
+	}
+	status = cmp.Or(f.Status, status, http.StatusInternalServerError)
+	switch {
+	case f.Body != nil:
+		c.w.Header().Set("Content-Type", "application/json")
+		c.w.WriteHeader(status)
+		_, _ = c.w.Write(f.Body)
+	case body != nil:
+		writeJSON(c.w, status, body)
+	default:
+		http.Error(c.w, message("fault"), status)
 	}
 }
 

@@ -1,6 +1,7 @@
 package vcentersim
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -40,7 +41,12 @@ const (
 func (inv *inventory) newVM(spec vmSpec, bootTime time.Time) *vm {
 	v := &vm{VM: VM{
 		Name:            spec.name,
+		PowerState:      spec.power,
+		CleanPowerOff:   spec.cleanOff,
+		ToolsInstalled:  spec.tools != toolsNotInstalled,
+		ToolsRunning:    spec.tools == toolsRunning && spec.power == PoweredOn,
 		GuestOS:         spec.guest,
+		HostName:        spec.name,
 		CPUCount:        spec.cpu,
 		CoresPerSocket:  max(spec.cps, 1),
 		CPUHotAdd:       spec.cpuHotAdd,
@@ -49,22 +55,13 @@ func (inv *inventory) newVM(spec vmSpec, bootTime time.Time) *vm {
 		MemoryHotAdd:    spec.memHotAdd,
 		Host:            spec.host.id,
 		Folder:          spec.folder,
-		ResourcePool:    spec.pool,
+		ResourcePool:    cmp.Or(spec.pool, inv.rootPoolOf(spec.host)),
 		HardwareVersion: "VMX_19",
 		Firmware:        "BIOS",
-		ToolsInstalled:  spec.tools != toolsNotInstalled,
 	}}
 	if spec.efi {
 		v.Firmware = "EFI"
 	}
-	if v.ResourcePool == "" {
-		v.ResourcePool = inv.rootPoolOf(spec.host)
-	}
-	inv.insertVM(v)
-	n := idNumber(v.ID)
-	v.BIOSUUID = fmt.Sprintf("4223%04x-6b1d-2c9e-81f4-%012x", n&0xffff, n)
-	v.InstanceUUID = fmt.Sprintf("5003%04x-9e47-4a21-b8c6-%012x", n&0xffff, n)
-	v.HostName = spec.name
 	for i, gib := range spec.disksGiB {
 		file := spec.name + "/" + spec.name + ".vmdk"
 		if i > 0 {
@@ -75,25 +72,33 @@ func (inv *inventory) newVM(spec vmSpec, bootTime time.Time) *vm {
 			CapacityBytes: gib << 30, Datastore: spec.datastore.id, File: file,
 		})
 	}
-	v.NICs = []NIC{{
-		Key: 4000, Label: "Network adapter 1", Network: spec.network.id,
-		// vCenter-assigned MACs come from 00:50:56:80:00:00-00:50:56:bf:ff:ff.
-		MACAddress: fmt.Sprintf("00:50:56:%02x:%02x:%02x", 0x80|(n>>16)&0x3f, (n>>8)&0xff, n&0xff),
-	}}
+	v.NICs = []NIC{{Key: 4000, Label: "Network adapter 1", Network: spec.network.id}}
+	inv.file(v, bootTime)
+	n := idNumber(v.ID)
 	v.IPAddress = fmt.Sprintf("10.%d.%d.%d", 10+idNumber(spec.network.id)%200, (n/250)%250, 10+n%240)
-
-	v.PowerState = PoweredOff
-	v.CleanPowerOff = spec.cleanOff
-	if spec.power != PoweredOff {
-		v.setPower(PoweredOn, bootTime, false)
-		if spec.power == Suspended {
-			v.setPower(Suspended, bootTime, false)
-		}
-	}
-	if spec.tools == toolsNotRunning {
-		v.ToolsRunning = false
-	}
 	return v
+}
+
+// file gives a new VM record its id and what vCenter assigns on creation
+// (BIOS and instance UUIDs, MAC addresses), then powers it to its state as
+// of bootTime. ToolsRunning and CleanPowerOff are kept as given.
+func (inv *inventory) file(v *vm, bootTime time.Time) {
+	inv.insertVM(v)
+	n := idNumber(v.ID)
+	v.BIOSUUID = cmp.Or(v.BIOSUUID, fmt.Sprintf("4223%04x-6b1d-2c9e-81f4-%012x", n&0xffff, n))
+	v.InstanceUUID = cmp.Or(v.InstanceUUID, fmt.Sprintf("5003%04x-9e47-4a21-b8c6-%012x", n&0xffff, n))
+	for i := range v.NICs {
+		// vCenter assigns MACs from 00:50:56:80:00:00-00:50:56:bf:ff:ff.
+		m := (4*n + i) & 0x3fffff
+		v.NICs[i].MACAddress = cmp.Or(v.NICs[i].MACAddress, fmt.Sprintf("00:50:56:%02x:%02x:%02x", 0x80|m>>16, (m>>8)&0xff, m&0xff))
+	}
+	if v.PowerState != PoweredOff {
+		power, tools := v.PowerState, v.ToolsRunning
+		v.PowerState = PoweredOff
+		v.setPower(PoweredOn, bootTime, false)
+		v.setPower(power, bootTime, false)
+		v.ToolsRunning = tools
+	}
 }
 
 // rootPoolOf returns the "Resources" pool of the host's cluster or compute resource.

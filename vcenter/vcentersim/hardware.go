@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -17,69 +16,63 @@ const (
 // decodeSpec reads the body of a vAPI update into its fields. /api takes the
 // spec itself as the body; /rest wraps every request body as {"spec": …}
 // (contract §2). vAPI's data binding rejects what the operation does not
-// declare, so a field outside allowed — a spec wrapper on /api included — is
-// INVALID_ARGUMENT, as is a /rest body without "spec". Names match exactly:
-// vCenter 8 spells the field size_MiB, and size_mib is an unknown field
-// there (contract §2.3; 9.x renames it).
-func decodeSpec(c *call, allowed ...string) (map[string]json.RawMessage, *vapiError) {
+// declare, so a missing or non-object body, a field outside allowed — a spec
+// wrapper on /api included — and a /rest body without "spec" are all
+// errInvalidInput (a wrapper on /api seen live, evoila/meho #2973). Names
+// match exactly: vCenter 8 spells the field size_MiB, and size_mib is an
+// unknown field there (contract §2.3; 9.x renames it).
+func decodeSpec(c *call, method string, allowed ...string) (specFields, *vapiError) {
 	body := bytes.TrimSpace(c.body)
-	if len(body) == 0 {
-		return nil, errInvalidArgument("The request body is missing: the operation takes a spec.")
-	}
 	var spec map[string]json.RawMessage
-	if json.Unmarshal(body, &spec) != nil || spec == nil {
-		return nil, errInvalidArgument("The request body is not a JSON object.")
+	if len(body) == 0 || json.Unmarshal(body, &spec) != nil || spec == nil {
+		return specFields{}, errInvalidInput(method)
 	}
 	if c.surface == surfaceREST {
-		if err := onlyFields(spec, "spec"); err != nil {
-			return nil, err
-		}
 		raw, ok := spec["spec"]
-		if !ok || string(raw) == "null" {
-			return nil, errInvalidArgument("The request body lacks the field \"spec\": /rest bodies are {\"spec\": {...}}.")
+		if !ok || len(spec) != 1 {
+			return specFields{}, errInvalidInput(method)
 		}
 		spec = nil
 		if json.Unmarshal(raw, &spec) != nil || spec == nil {
-			return nil, errInvalidArgument("The field \"spec\" is not a JSON object.")
+			return specFields{}, errInvalidInput(method)
 		}
 	}
-	if err := onlyFields(spec, allowed...); err != nil {
-		return nil, err
+	for k := range spec {
+		if !slices.Contains(allowed, k) {
+			return specFields{}, errInvalidInput(method)
+		}
 	}
-	return spec, nil
+	return specFields{method: method, fields: spec}, nil
 }
 
-func onlyFields(obj map[string]json.RawMessage, allowed ...string) *vapiError {
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		if !slices.Contains(allowed, k) {
-			return errInvalidArgument("Unexpected field %q: the structure has only %q.", k, allowed)
-		}
-	}
-	return nil
+// specFields are the decoded fields of an update spec.
+type specFields struct {
+	method string
+	fields map[string]json.RawMessage
 }
 
 // optInt decodes an optional integer field; absent or null means unchanged.
-func optInt(spec map[string]json.RawMessage, name string) (*int, *vapiError) {
-	raw, ok := spec[name]
+func (sf specFields) optInt(name string) (*int, *vapiError) {
+	raw, ok := sf.fields[name]
 	if !ok || string(raw) == "null" {
 		return nil, nil
 	}
 	var n int
 	if json.Unmarshal(raw, &n) != nil {
-		return nil, errInvalidArgument("Field %q must be an integer.", name)
+		return nil, errInvalidInput(sf.method)
 	}
 	return &n, nil
 }
 
 // optBool decodes an optional boolean field; absent or null means unchanged.
-func optBool(spec map[string]json.RawMessage, name string) (*bool, *vapiError) {
-	raw, ok := spec[name]
+func (sf specFields) optBool(name string) (*bool, *vapiError) {
+	raw, ok := sf.fields[name]
 	if !ok || string(raw) == "null" {
 		return nil, nil
 	}
 	var b bool
 	if json.Unmarshal(raw, &b) != nil {
-		return nil, errInvalidArgument("Field %q must be a boolean.", name)
+		return nil, errInvalidInput(sf.method)
 	}
 	return &b, nil
 }
@@ -121,23 +114,23 @@ func handlePatchCPU(s *Server, c *call) (any, *vapiError) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeSpec(c, "count", "cores_per_socket", "hot_add_enabled", "hot_remove_enabled")
+	spec, err := decodeSpec(c, "::Com::Vmware::Vcenter::Vm::Hardware::CpuSvc::Update", "count", "cores_per_socket", "hot_add_enabled", "hot_remove_enabled")
 	if err != nil {
 		return nil, err
 	}
-	count, err := optInt(spec, "count")
+	count, err := spec.optInt("count")
 	if err != nil {
 		return nil, err
 	}
-	cps, err := optInt(spec, "cores_per_socket")
+	cps, err := spec.optInt("cores_per_socket")
 	if err != nil {
 		return nil, err
 	}
-	hotAdd, err := optBool(spec, "hot_add_enabled")
+	hotAdd, err := spec.optBool("hot_add_enabled")
 	if err != nil {
 		return nil, err
 	}
-	hotRemove, err := optBool(spec, "hot_remove_enabled")
+	hotRemove, err := spec.optBool("hot_remove_enabled")
 	if err != nil {
 		return nil, err
 	}
@@ -195,15 +188,15 @@ func handlePatchMemory(s *Server, c *call) (any, *vapiError) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeSpec(c, "size_MiB", "hot_add_enabled")
+	spec, err := decodeSpec(c, "::Com::Vmware::Vcenter::Vm::Hardware::MemorySvc::Update", "size_MiB", "hot_add_enabled")
 	if err != nil {
 		return nil, err
 	}
-	size, err := optInt(spec, "size_MiB")
+	size, err := spec.optInt("size_MiB")
 	if err != nil {
 		return nil, err
 	}
-	hotAdd, err := optBool(spec, "hot_add_enabled")
+	hotAdd, err := spec.optBool("hot_add_enabled")
 	if err != nil {
 		return nil, err
 	}

@@ -51,30 +51,27 @@ func enum(name string, values ...string) filterKey { return filterKey{name: name
 type filter map[string]map[string]bool
 
 // parseFilter reads the list filter from the query in the call's dialect.
-func parseFilter(c *call, keys ...filterKey) (filter, *vapiError) {
+// Whatever vAPI cannot bind to the FilterSpec is errInvalidInput(method).
+func parseFilter(c *call, method string, keys ...filterKey) (filter, *vapiError) {
 	q, err := url.ParseQuery(c.r.URL.RawQuery)
 	if err != nil {
-		return nil, errInvalidArgument("The query string is malformed: %v.", err)
+		return nil, errInvalidInput(method)
 	}
 	prefix := ""
 	if c.surface == surfaceREST {
 		prefix = "filter."
 	}
 	f := filter{}
-	for _, raw := range slices.Sorted(maps.Keys(q)) {
+	for raw, values := range q {
 		name, ok := strings.CutPrefix(raw, prefix)
 		i := slices.IndexFunc(keys, func(k filterKey) bool { return k.name == name })
-		if !ok || i < 0 {
-			return nil, errInvalidArgument("Unexpected query parameter %q.", raw)
-		}
-		key, values := keys[i], q[raw]
-		if key.single && len(values) > 1 {
-			return nil, errInvalidArgument("Query parameter %q takes one value, got %d.", raw, len(values))
+		if !ok || i < 0 || keys[i].single && len(values) > 1 {
+			return nil, errInvalidInput(method)
 		}
 		set := make(map[string]bool, len(values))
 		for _, v := range values {
-			if key.enum != nil && !slices.Contains(key.enum, v) {
-				return nil, errInvalidArgument("Invalid value %q for %q: expected one of %s.", v, raw, strings.Join(key.enum, ", "))
+			if keys[i].enum != nil && !slices.Contains(keys[i].enum, v) {
+				return nil, errInvalidInput(method)
 			}
 			set[v] = true
 		}
@@ -108,7 +105,7 @@ type vmSummary struct {
 
 // handleListVMs is GET /api/vcenter/vm.
 func handleListVMs(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("vms"), ids("names"), ids("folders"), ids("datacenters"), ids("hosts"),
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::VmSvc::List", ids("vms"), ids("names"), ids("folders"), ids("datacenters"), ids("hosts"),
 		ids("clusters"), ids("resource_pools"), enum("power_states", string(PoweredOff), string(PoweredOn), string(Suspended)))
 	if err != nil {
 		return nil, err
@@ -138,7 +135,7 @@ type hostSummary struct {
 
 // handleListHosts is GET /api/vcenter/host.
 func handleListHosts(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("hosts"), ids("names"), ids("folders"), ids("datacenters"),
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::HostSvc::List", ids("hosts"), ids("names"), ids("folders"), ids("datacenters"),
 		filterKey{name: "standalone", enum: []string{"true", "false"}, single: true}, ids("clusters"),
 		enum("connection_states", "CONNECTED", "DISCONNECTED", "NOT_RESPONDING"))
 	if err != nil {
@@ -187,7 +184,7 @@ type datastoreSummary struct {
 // handleListDatastores is GET /api/vcenter/datastore. Unlike the GET by id,
 // its items carry capacity (contract §2.1).
 func handleListDatastores(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("datastores"), ids("names"), enum("types", "VMFS", "NFS", "NFS41", "CIFS", "VSAN", "VFFS", "VVOL"),
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::DatastoreSvc::List", ids("datastores"), ids("names"), enum("types", "VMFS", "NFS", "NFS41", "CIFS", "VSAN", "VFFS", "VVOL"),
 		ids("folders"), ids("datacenters"))
 	if err != nil {
 		return nil, err
@@ -211,7 +208,7 @@ type networkSummary struct {
 
 // handleListNetworks is GET /api/vcenter/network.
 func handleListNetworks(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("networks"), ids("names"), enum("types", "STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK"),
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::NetworkSvc::List", ids("networks"), ids("names"), enum("types", "STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK"),
 		ids("folders"), ids("datacenters"))
 	if err != nil {
 		return nil, err
@@ -234,7 +231,7 @@ type datacenterSummary struct {
 
 // handleListDatacenters is GET /api/vcenter/datacenter.
 func handleListDatacenters(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("datacenters"), ids("names"), ids("folders"))
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::DatacenterSvc::List", ids("datacenters"), ids("names"), ids("folders"))
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +254,7 @@ type clusterSummary struct {
 // handleListClusters is GET /api/vcenter/cluster. A standalone host's
 // compute resource is not a cluster and is not listed.
 func handleListClusters(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("clusters"), ids("names"), ids("folders"), ids("datacenters"))
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::ClusterSvc::List", ids("clusters"), ids("names"), ids("folders"), ids("datacenters"))
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +274,7 @@ type resourcePoolSummary struct {
 
 // handleListResourcePools is GET /api/vcenter/resource-pool.
 func handleListResourcePools(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("resource_pools"), ids("names"), ids("parent_resource_pools"), ids("datacenters"), ids("hosts"), ids("clusters"))
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::ResourcePoolSvc::List", ids("resource_pools"), ids("names"), ids("parent_resource_pools"), ids("datacenters"), ids("hosts"), ids("clusters"))
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +307,7 @@ type folderSummary struct {
 // handleListFolders is GET /api/vcenter/folder. Each datacenter's hidden
 // root folders ("vm", "host", "datastore", "network") are listed too.
 func handleListFolders(s *Server, c *call) (any, *vapiError) {
-	f, err := parseFilter(c, ids("folders"), ids("names"),
+	f, err := parseFilter(c, "::Com::Vmware::Vcenter::FolderSvc::List", ids("folders"), ids("names"),
 		filterKey{name: "type", enum: []string{folderDatacenter, folderDatastore, folderHost, folderNetwork, folderVM}, single: true},
 		ids("parent_folders"), ids("datacenters"))
 	if err != nil {

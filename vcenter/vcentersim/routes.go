@@ -52,7 +52,6 @@ type call struct {
 	r       *http.Request
 	surface surface
 	body    []byte
-	query   url.Values
 	params  map[string]string // path parameters, unescaped
 	session *session          // set once the request is authenticated
 }
@@ -143,16 +142,20 @@ func (s *Server) matchSegments(pattern, segs []string) (map[string]string, bool)
 // never matches. A VI/JSON moId is opaque, as in vim25: any segment matches
 // and an unknown one is a ManagedObjectNotFound fault.
 func (s *Server) validParam(name, raw, value string) bool {
-	prefix := map[string]string{
-		"vm": "vm-", "datastore": "datastore-", "datacenter": "datacenter-",
-		"cluster": "domain-c", "resource_pool": "resgroup-",
-	}[name]
-	switch {
-	case prefix != "":
-		return isID(raw, prefix)
-	case name == "release":
+	switch name {
+	case "vm":
+		return isID(raw, "vm-")
+	case "datastore":
+		return isID(raw, "datastore-")
+	case "datacenter":
+		return isID(raw, "datacenter-")
+	case "cluster":
+		return isID(raw, "domain-c")
+	case "resource_pool":
+		return isID(raw, "resgroup-")
+	case "release":
 		return s.release.hasVIJSON() && s.release.acceptsPathRelease(value)
-	case name == "moId":
+	case "moId":
 		return value != ""
 	}
 	return false

@@ -2,22 +2,11 @@ package vcentersim
 
 import "fmt"
 
-// Scaled inventory (Options.VMs > 0). The layout exists to exercise the
-// 4000-VM cap of GET /api/vcenter/vm (contract §2.2) and a client that splits
-// an oversized list by cluster, then host, then VM folder:
-//
-//	DC-East
-//	  Cluster-Big     60 % of the VMs (> 4000 for 20,000 VMs)
-//	    esx-big-hot   5/12 of the cluster (> 4000 for 20,000), in VM folders of ≤ 2000
-//	    esx-big-NN    the rest of the cluster, ≤ 3500 per host
-//	DC-West
-//	  Cluster-West-NN ≤ 3500 VMs each, on 4 hosts
-//	  esx-west-standalone   2 % of the VMs, on a standalone host (domain-s…)
-//
-// Every VM folder holds at most scaledFolderSize VMs, so the partition
-// cluster → host → folder always ends below the cap. VM names are unique
-// ("web-00001", "app-00002", ...) except "app-01", which exists once in each
-// datacenter.
+// Scaled inventory (Options.VMs > 0), laid out for the 4000-VM cap of
+// GET /api/vcenter/vm (contract §2.2): see the package documentation. The
+// sizes below keep every cluster but the big one, every host but the hot one
+// and every VM folder under the cap, so a client that splits by cluster,
+// then host, then folder always gets there.
 const (
 	scaledFolderSize  = 2000
 	scaledHostSize    = 3500

@@ -60,7 +60,8 @@ type Options struct {
 	// ends a task on its first poll.
 	TaskPolls int
 
-	// ManualTasks keeps every task running until [Server.CompleteTasks].
+	// ManualTasks keeps every task running until [Server.CompleteTasks]: it
+	// is the initial value of [Server.HangTasks].
 	ManualTasks bool
 
 	// GuestShutdownDelay is how long a guest shutdown keeps the VM powered on
@@ -98,9 +99,8 @@ type Server struct {
 	caPEM   []byte
 	caPool  *x509.CertPool
 
-	listener net.Listener
-	httpSrv  *http.Server
-	client   *http.Client
+	httpSrv *http.Server
+	client  *http.Client
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -211,7 +211,6 @@ func (s *Server) Start() {
 		if err != nil {
 			panic("vcentersim: listen: " + err.Error())
 		}
-		s.listener = ln
 		s.URL = "https://" + ln.Addr().String()
 		tlsConf := &tls.Config{
 			Certificates: []tls.Certificate{s.cert},

@@ -78,6 +78,9 @@ func (s *Server) login(c *call, family surface, user, password string) *session 
 		return nil
 	}
 	now := s.now()
+	for token := range s.sessions {
+		s.liveSession(token) // forget idle sessions, so clients that never log out cannot grow the map
+	}
 	sess := &session{
 		token: newToken(), family: family, user: user, created: now, lastAccess: now,
 		userAgent: c.r.UserAgent(),

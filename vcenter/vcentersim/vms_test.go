@@ -291,6 +291,12 @@ func TestBodyWrapping(t *testing.T) {
 			}
 		}
 	}
+	// vCenter names the method, not the field (evoila/meho #2973).
+	r := do(t, s, req{method: http.MethodPatch, path: "/api/vcenter/vm/vm-73/hardware/cpu", token: token, body: `{"spec":{"count":4}}`})
+	want := `{"error_type":"INVALID_ARGUMENT","messages":[{"id":"vapi.invoke.invalid.input","default_message":"Invalid input for method: ::Com::Vmware::Vcenter::Vm::Hardware::CpuSvc::Update","args":["::Com::Vmware::Vcenter::Vm::Hardware::CpuSvc::Update"]}]}`
+	if string(r.body) != want {
+		t.Errorf("spec wrapper on /api:\n got %s\nwant %s", r.body, want)
+	}
 }
 
 func TestDeleteVM(t *testing.T) {

@@ -1,0 +1,179 @@
+package tools
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
+)
+
+// Protocol eras: 2026-07-28 clients answer an elicitation by calling the
+// tool again (the SDK's multi-round-trip); older clients are asked through
+// elicitation/create while the call waits.
+var eras = []string{"2026-07-28", "2025-11-25"}
+
+func answer(action string, asked *atomic.Int32) func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	return func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		asked.Add(1)
+		if !strings.Contains(req.Params.Message, "backup-01") || !strings.Contains(req.Params.Message, "vm-82") {
+			return nil, nil
+		}
+		return &mcp.ElicitResult{Action: action}, nil
+	}
+}
+
+func TestElicitationAccept(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era, func(t *testing.T) {
+			var asked atomic.Int32
+			s := newSession(t, withProtocol(era), withElicitation(answer("accept", &asked)), withRate(0.0001, 2))
+			var out confirmOut[deleteVMResult]
+			s.ok("delete_vm", map[string]any{"vm_name": "backup-01"}, &out)
+			if asked.Load() != 1 || out.Status != statusDone {
+				t.Fatalf("asked %d times, result %+v", asked.Load(), out)
+			}
+			if _, ok := s.sim.VM("vm-82"); ok {
+				t.Fatal("the approved delete did not happen")
+			}
+			lines := s.auditLines()
+			if len(lines) != 1 || lines[0]["decision"] != "allowed" || lines[0]["ok"] != true || lines[0]["tool"] != "delete_vm" {
+				t.Fatalf("audit = %v, want one allowed line", lines)
+			}
+			// One logical call took one rate-limit token: one more fits in
+			// the burst of 2, the next does not.
+			s.ok("list_datacenters", nil, nil)
+			if msg := s.fails("list_datacenters", nil); !strings.Contains(msg, "rate limit") {
+				t.Errorf("third call: %q", msg)
+			}
+		})
+	}
+}
+
+func TestElicitationDeclineOrCancel(t *testing.T) {
+	for _, era := range eras {
+		for _, action := range []string{"decline", "cancel"} {
+			t.Run(era+"/"+action, func(t *testing.T) {
+				var asked atomic.Int32
+				s := newSession(t, withProtocol(era), withElicitation(answer(action, &asked)))
+				var out confirmOut[deleteVMResult]
+				s.ok("delete_vm", map[string]any{"vm_name": "backup-01"}, &out)
+				if _, ok := s.sim.VM("vm-82"); !ok {
+					t.Fatal("a declined delete happened")
+				}
+				if out.Status != statusNeedsConfirmation || !strings.Contains(out.Summary, action[:6]) {
+					t.Errorf("result = %+v", out)
+				}
+				lines := s.auditLines()
+				if len(lines) != 1 || lines[0]["decision"] != "needs_confirmation" || lines[0]["ok"] != false {
+					t.Errorf("audit = %v, want one needs_confirmation line", lines)
+				}
+			})
+		}
+	}
+}
+
+// TestElicitationStateIsBound drives the 2026-07-28 round trip by hand: a
+// retry with an altered state, the state of another call, or a replayed
+// state is refused and changes nothing.
+func TestElicitationStateIsBound(t *testing.T) {
+	s := newSession(t, withElicitation(func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		return &mcp.ElicitResult{Action: "accept"}, nil
+	}), withClientOptions(func(o *mcp.ClientOptions) { o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true} }))
+	ctx := context.Background()
+	ask := func(tool string, args map[string]any) *mcp.CallToolResult {
+		res, err := s.cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+		if err != nil || res.InputRequests == nil || res.RequestState == "" {
+			t.Fatalf("no input request: %v %+v", err, res)
+		}
+		return res
+	}
+	retry := func(tool string, args map[string]any, state string) *mcp.CallToolResult {
+		res, err := s.cs.CallTool(ctx, &mcp.CallToolParams{
+			Name: tool, Arguments: args,
+			InputResponses: mcp.InputResponseMap{elicitID: &mcp.ElicitResult{Action: "accept"}}, RequestState: state,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	del := func(vm string) map[string]any { return map[string]any{"vm_name": vm} }
+
+	first := ask("delete_vm", del("backup-01"))
+	altered := []byte(first.RequestState)
+	altered[len(altered)/2] ^= 1
+	if res := retry("delete_vm", del("backup-01"), string(altered)); !res.IsError || !strings.Contains(textOf(res), "could not be verified") {
+		t.Errorf("altered state: %s", textOf(res))
+	}
+	other := ask("delete_vm", del("old-app-01"))
+	if res := retry("delete_vm", del("backup-01"), other.RequestState); !res.IsError || !strings.Contains(textOf(res), "another call") {
+		t.Errorf("state of another call: %s", textOf(res))
+	}
+	grow := map[string]any{"vm_name": "backup-01", "cpu_count": 8}
+	if res := retry("modify_vm_resources", grow, first.RequestState); !res.IsError || !strings.Contains(textOf(res), "another call") {
+		t.Errorf("state moved to another tool: %s", textOf(res))
+	}
+	if _, ok := s.sim.VM("vm-82"); !ok || s.vm("vm-82").CPUCount != 4 {
+		t.Fatal("backup-01 changed with a bad approval")
+	}
+
+	approved := ask("modify_vm_resources", grow)
+	if res := retry("modify_vm_resources", grow, approved.RequestState); res.IsError {
+		t.Fatalf("genuine approval refused: %s", textOf(res))
+	}
+	if got := s.vm("vm-82").CPUCount; got != 8 {
+		t.Fatalf("backup-01 has %d vCPUs after the approved change, want 8", got)
+	}
+	s.sim.UpdateVM("vm-82", func(vm *vcentersim.VM) { vm.CPUCount = 4 })
+	if res := retry("modify_vm_resources", grow, approved.RequestState); !res.IsError || !strings.Contains(textOf(res), "already used") {
+		t.Errorf("replayed approval: %s", textOf(res))
+	}
+	if got := s.vm("vm-82").CPUCount; got != 4 {
+		t.Errorf("the replay changed backup-01 to %d vCPUs", got)
+	}
+	if _, ok := s.sim.VM("vm-104"); !ok {
+		t.Error("old-app-01 deleted")
+	}
+}
+
+// TestNoElicitationGetsThePreview: a client without elicitation (Claude
+// Desktop, the inspector) gets the preview and the confirm path.
+func TestNoElicitationGetsThePreview(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era, func(t *testing.T) {
+			s := newSession(t, withProtocol(era))
+			var out confirmOut[deleteVMResult]
+			s.ok("delete_vm", map[string]any{"vm_name": "backup-01"}, &out)
+			if out.Status != statusNeedsConfirmation || out.Preview == nil {
+				t.Fatalf("result = %+v", out)
+			}
+			if _, ok := s.sim.VM("vm-82"); !ok {
+				t.Fatal("deleted without confirmation")
+			}
+		})
+	}
+}
+
+// TestUnansweredElicitationIsAudited: a question nobody answers still gets
+// its audit line when the server stops.
+func TestUnansweredElicitationIsAudited(t *testing.T) {
+	s := newSession(t, withElicitation(func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		return &mcp.ElicitResult{Action: "accept"}, nil
+	}), withClientOptions(func(o *mcp.ClientOptions) { o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true} }))
+	res, err := s.cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "delete_vm", Arguments: map[string]any{"vm_name": "backup-01"}})
+	if err != nil || res.InputRequests == nil {
+		t.Fatal(err, res)
+	}
+	if n := len(s.auditLines()); n != 0 {
+		t.Fatalf("%d lines while the question is open, want 0", n)
+	}
+	s.guard.Close()
+	lines := s.auditLines()
+	if len(lines) != 1 || lines[0]["decision"] != "needs_confirmation" || !strings.Contains(lines[0]["error"].(string), "did not answer") {
+		t.Errorf("audit = %v", lines)
+	}
+}

@@ -1,0 +1,219 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
+)
+
+// One test per decision path: the result, the simulator (unchanged when
+// refused) and the audit line.
+
+func TestDecisionAllowed(t *testing.T) {
+	s := newSession(t, withRole("ops", ""))
+	s.ok("power_on_vm", map[string]any{"vm_name": "web-04"}, nil)
+	if s.vm("vm-73").PowerState != vcentersim.PoweredOn {
+		t.Fatal("web-04 not powered on")
+	}
+	a := s.lastAudit()
+	want := map[string]any{"tool": "power_on_vm", "decision": "allowed", "ok": true, "role": "ops", "vcenter": s.sim.Host()}
+	for k, v := range want {
+		if a[k] != v {
+			t.Errorf("audit %s = %v, want %v", k, a[k], v)
+		}
+	}
+	if a["target"].(map[string]any)["id"] != "vm-73" || a["client"].(map[string]any)["name"] != "test-client" ||
+		!strings.HasPrefix(a["token_fp"].(string), "sha256:") || a["request_id"] == "" {
+		t.Errorf("audit line = %v", a)
+	}
+}
+
+func TestDecisionDeniedRole(t *testing.T) {
+	s := newSession(t, withRole("read", ""))
+	msg := s.fails("power_off_vm", map[string]any{"vm_name": "web-01"})
+	if !strings.Contains(msg, `not allowed for role "read"`) || !strings.Contains(msg, "list_vms") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if s.vm("vm-70").PowerState != vcentersim.PoweredOn {
+		t.Error("web-01 changed state")
+	}
+	if n := s.sim.Counters().Requests; n != 0 {
+		t.Errorf("%d requests reached vCenter for a refused call", n)
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_role" || a["ok"] != false || a["role"] != "read" {
+		t.Errorf("audit = %v", a)
+	}
+	// Not listed either.
+	for _, tool := range listTools(t, s) {
+		if tool == "power_off_vm" {
+			t.Error("tools/list shows power_off_vm to role read")
+		}
+	}
+	s.fails("no_such_tool", map[string]any{})
+	if a := s.lastAudit(); a["decision"] != "denied_role" || a["tool"] != "no_such_tool" {
+		t.Errorf("unknown tool audit = %v", a)
+	}
+}
+
+func TestDecisionDeniedReadOnly(t *testing.T) {
+	s := newSession(t, withRole("admin", ""), withReadOnly())
+	msg := s.fails("delete_vm", map[string]any{"vm_name": "backup-01", "confirm": true})
+	if !strings.Contains(msg, "READ_ONLY") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if _, ok := s.sim.VM("vm-82"); !ok {
+		t.Fatal("backup-01 deleted in read-only mode")
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_read_only" {
+		t.Errorf("audit decision = %v", a["decision"])
+	}
+	for _, tool := range listTools(t, s) {
+		if tool == "delete_vm" || tool == "power_on_vm" {
+			t.Errorf("read-only mode lists %s", tool)
+		}
+	}
+}
+
+func TestDecisionDeniedRate(t *testing.T) {
+	s := newSession(t, withRate(0.001, 2))
+	s.ok("list_datacenters", nil, nil)
+	s.ok("list_datacenters", nil, nil)
+	msg := s.fails("power_on_vm", map[string]any{"vm_name": "web-04"})
+	if !strings.Contains(msg, "retry in") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if s.vm("vm-73").PowerState != vcentersim.PoweredOff {
+		t.Error("web-04 powered on past the rate limit")
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_rate" {
+		t.Errorf("audit = %v", a)
+	}
+}
+
+func TestDecisionNeedsConfirmation(t *testing.T) {
+	s := newSession(t)
+	for _, bad := range []any{nil, false, "true", 1, "yes"} {
+		args := map[string]any{"vm_name": "backup-01"}
+		if bad != nil {
+			args["confirm"] = bad
+		}
+		res := s.call("delete_vm", args)
+		if _, ok := s.sim.VM("vm-82"); !ok {
+			t.Fatalf("confirm=%v deleted the VM", bad)
+		}
+		a := s.lastAudit()
+		switch bad.(type) {
+		case nil, bool:
+			var out confirmOut[deleteVMResult]
+			b, _ := json.Marshal(res.StructuredContent)
+			_ = json.Unmarshal(b, &out)
+			if res.IsError || out.Status != statusNeedsConfirmation || out.Preview == nil {
+				t.Errorf("confirm=%v: %s", bad, textOf(res))
+			}
+			if a["decision"] != "needs_confirmation" || a["ok"] != false {
+				t.Errorf("confirm=%v: audit %v", bad, a)
+			}
+		default: // not a boolean: refused by the schema
+			if !res.IsError || a["decision"] != "invalid_args" {
+				t.Errorf("confirm=%#v: isError=%v decision=%v", bad, res.IsError, a["decision"])
+			}
+		}
+	}
+}
+
+func TestDecisionInvalidArgs(t *testing.T) {
+	s := newSession(t)
+	for _, args := range []map[string]any{
+		{"vm_id": "../x"},
+		{"vm_id": "vm-1/power?action=stop"},
+		{"vm_id": "vm-1%2F.."},
+		{"vm_id": strings.Repeat("v", 10<<10)},
+		{"vm_id": 42},
+		{"vm_name": "web-01", "surprise": true},
+	} {
+		s.sim.ResetCounters()
+		msg := s.fails("power_off_vm", args)
+		if len(msg) > 400 {
+			t.Errorf("%.30v: error of %d bytes", args, len(msg))
+		}
+		if a := s.lastAudit(); a["decision"] != "invalid_args" {
+			t.Errorf("%.30v: audit decision %v", args, a["decision"])
+		}
+		for _, r := range s.sim.Requests() {
+			if !strings.HasPrefix(r.Path, "/api/session") && r.Path != "/api/vcenter/vm" {
+				t.Errorf("%.30v: request outside the tool's paths: %s %s", args, r.Method, r.RequestURI)
+			}
+		}
+	}
+	for _, vm := range s.sim.VMs() {
+		if vm.ID == "vm-70" && vm.PowerState != vcentersim.PoweredOn {
+			t.Error("web-01 changed")
+		}
+	}
+}
+
+func TestPanicBecomesAnAuditedError(t *testing.T) {
+	s := newSession(t)
+	res, err := s.guard.Audit(s.guard.Recover(func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		panic("kaboom")
+	}))(context.Background(), "tools/call", &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "list_vms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.(*mcp.CallToolResult)
+	if !r.IsError || !strings.Contains(textOf(r), "internal error") {
+		t.Errorf("result = %s", textOf(r))
+	}
+	if a := s.lastAudit(); a["tool"] != "list_vms" || a["ok"] != false || !strings.Contains(a["error"].(string), "internal error") {
+		t.Errorf("audit = %v", a)
+	}
+}
+
+func TestAuditFailureRefusesStateChanges(t *testing.T) {
+	broken := &failingWriter{}
+	s := newSession(t, withAuditLog(func(*syncBuffer) *audit.Log { return audit.New(broken) }))
+	broken.fail = true
+	s.ok("list_datacenters", nil, nil) // its audit line fails: the sink is known broken
+	msg := s.fails("power_on_vm", map[string]any{"vm_name": "web-04"})
+	if !strings.Contains(msg, "audit log cannot be written") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if s.vm("vm-73").PowerState != vcentersim.PoweredOff {
+		t.Error("a state change ran while the audit log was broken")
+	}
+	s.ok("list_vms", map[string]any{"limit": 1}, nil) // reads still work
+	broken.fail = false
+	s.ok("list_datacenters", nil, nil) // a successful append heals the sink
+	s.ok("power_on_vm", map[string]any{"vm_name": "web-04"}, nil)
+}
+
+type failingWriter struct{ fail bool }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.fail {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = (*failingWriter)(nil)
+
+func listTools(t *testing.T, s *session) []string {
+	t.Helper()
+	var names []string
+	for tool, err := range s.cs.Tools(context.Background(), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tool.Name)
+	}
+	return names
+}

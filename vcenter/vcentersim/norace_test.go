@@ -1,0 +1,5 @@
+//go:build !race
+
+package vcentersim
+
+const raceEnabled = false
