@@ -315,6 +315,9 @@ func TestHostnameArgument(t *testing.T) {
 	hosts := []string{"vc1.example.com:443", "vc2.example.com:443"}
 	for _, tool := range All(Deps{Hosts: hosts}) {
 		p := tool.Def.InputSchema.(*jsonschema.Schema).Properties["hostname"]
+		if tool.Def.Name == "whoami" {
+			continue
+		}
 		if p == nil || !reflect.DeepEqual(p.Enum, []any{hosts[0], hosts[1]}) {
 			t.Errorf("%s: hostname = %+v, want an enum of the allowed hosts", tool.Def.Name, p)
 		}

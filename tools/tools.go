@@ -119,6 +119,9 @@ func hostnameArg(def *mcp.Tool, hosts []string) {
 		return
 	}
 	p := in.Properties["hostname"]
+	if p == nil { // whoami reports every host instead
+		return
+	}
 	p.Enum = make([]any, len(hosts))
 	for i, h := range hosts {
 		p.Enum[i] = h
