@@ -365,7 +365,7 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 	a.guard = &tools.Guard{
 		Policy: pol, Limiter: limiter, Log: a.audit, Approver: approver, Catalog: catalog,
 		Identify: func(context.Context, mcp.Request) (policy.Identity, error) { return a.ident, nil },
-		VCenter:  a.pool.Default(), Diag: log,
+		VCenter:  a.pool.Default(), Diag: log, Scrub: scrub,
 	}
 	sdkLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a.server = tools.NewServer(version, catalog, a.guard, sdkLog)

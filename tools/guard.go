@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -39,7 +40,10 @@ type Guard struct {
 	Identify func(ctx context.Context, req mcp.Request) (policy.Identity, error)
 	// VCenter is the default vCenter host, recorded until a tool names one.
 	VCenter string
-	Diag    zerolog.Logger
+	// Scrub removes the process's secrets (vCenter password, launch token)
+	// from every result, whatever echoed them.
+	Scrub *audit.Scrubber
+	Diag  zerolog.Logger
 
 	init    sync.Once
 	byName  map[string]Tool
@@ -135,6 +139,7 @@ func (g *Guard) Audit(next mcp.MethodHandler) mcp.MethodHandler {
 		res, err := next(ctx, method, req)
 
 		r, _ := res.(*mcp.CallToolResult)
+		g.scrubResult(r)
 		if err == nil && r != nil && r.InputRequests != nil {
 			// Waiting for the user: the line is written when the answer
 			// comes back, or when the question expires unanswered.
@@ -145,6 +150,29 @@ func (g *Guard) Audit(next mcp.MethodHandler) mcp.MethodHandler {
 		g.finish(rec, cs, r, err, time.Since(start))
 		g.flushExpired()
 		return res, err
+	}
+}
+
+// scrubResult replaces any secret in a result's text and structured
+// content.
+//
+// Security: vCenter error messages and names are echoed into results; one
+// that repeats a credential must not carry it to the model.
+func (g *Guard) scrubResult(r *mcp.CallToolResult) {
+	if r == nil || g.Scrub == nil {
+		return
+	}
+	for _, c := range r.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			t.Text = g.Scrub.Scrub(t.Text)
+		}
+	}
+	if r.StructuredContent != nil {
+		if b, err := json.Marshal(r.StructuredContent); err == nil {
+			if clean := g.Scrub.Scrub(string(b)); clean != string(b) && json.Valid([]byte(clean)) {
+				r.StructuredContent = json.RawMessage(clean)
+			}
+		}
 	}
 }
 
