@@ -33,6 +33,10 @@ func TestImportDirections(t *testing.T) {
 			[]string{"golang.org/x/sys/windows"},
 			"audit records and knows nothing of MCP, HTTP, vCenter or policy",
 		},
+		"doctor": {
+			[]string{module + "/vcenter", module + "/policy", module + "/audit"},
+			"doctor diagnoses through vcenter, policy and audit and knows nothing of MCP",
+		},
 		"tools": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/google/jsonschema-go", "github.com/rs/zerolog",
 				module + "/vcenter", module + "/policy", module + "/audit"},

@@ -20,6 +20,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/doctor"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
@@ -186,6 +188,7 @@ commands:
   (none)                 run the MCP server on stdin/stdout (what MCP clients launch)
   call TOOL ['{json}']   run one tool through the full pipeline and print its result
   tools                  list the tools this token may use
+  doctor                 check configuration, DNS, TCP, TLS, login, VI/JSON, role and audit sink
   version                print version, commit and Go version
 
 --simulate runs against an embedded simulated vCenter 8 (no credentials needed).
@@ -212,7 +215,7 @@ func parseCLI(args []string) (cli, error) {
 		}
 	}
 	switch c.cmd {
-	case "", "call", "tools", "version", "help":
+	case "", "call", "tools", "version", "help", "doctor":
 	default:
 		return c, fmt.Errorf("unknown command %q", c.cmd)
 	}
@@ -233,6 +236,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
 		return exitOK
+	}
+	if c.cmd == "doctor" {
+		return runDoctor(ctx, c.simulate, environ, stdout)
 	}
 	cfg, err := loadConfig(environ, c.simulate)
 	if err != nil {
@@ -283,35 +289,13 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 			a.close()
 		}
 	}()
-	password := string(cfg.Password)
-	if cfg.PasswordFile != "" {
-		b, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("VCENTER_PASSWORD_FILE: %w", err)
-		}
-		password = strings.TrimRight(string(b), "\r\n")
+	vcfg, err := vcenterConfig(cfg, log)
+	if err != nil {
+		return nil, err
 	}
-	vcfg := vcenter.Config{
-		Host: cfg.Host, User: cfg.User, Password: password, Mode: vcenter.Mode(cfg.APIMode),
-		Insecure: cfg.Insecure, Timeout: seconds(cfg.TimeoutS), Retries: cfg.Retries,
-		Backoff: seconds(cfg.BackoffS), Log: log,
-	}
-	if vcfg.Retries == 0 {
-		vcfg.Retries = -1 // VCENTER_RETRIES=0 means none; the vcenter default is 3
-	}
-	if cfg.CABundle != "" {
-		pool, err := caPool(cfg.CABundle)
-		if err != nil {
-			return nil, err
-		}
-		vcfg.RootCAs = pool
-	}
+	password := vcfg.Password
 	if simulate {
-		a.sim = vcentersim.NewServer(vcentersim.Options{})
-		vcfg.Host, vcfg.User, vcfg.Password, vcfg.Insecure = a.sim.Host(), a.sim.User(), a.sim.Password(), false
-		vcfg.RootCAs = x509.NewCertPool()
-		vcfg.RootCAs.AppendCertsFromPEM(a.sim.CACertPEM())
-		vcfg.TaskPollInterval = 200 * time.Millisecond
+		a.sim = simulateVCenter(&vcfg)
 		cfg.AllowedHosts = nil
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: --simulate: using an embedded simulated vCenter 8 at %s (no real vCenter is contacted)\n", a.sim.Host())
 	}
@@ -331,29 +315,13 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 		a.audit = audit.New(stderr, audit.WithScrubber(scrub))
 	}
 
-	var pol *policy.Policy
 	approver, err := policy.NewApprover(nil, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	deps := tools.Deps{
-		VCenter:  func(h string) (tools.VCenter, error) { return a.pool.Get(h) },
-		Hosts:    a.pool.Hosts(),
-		Access:   func(id policy.Identity) policy.Access { return pol.Describe(id) },
-		Approver: approver, Version: version, Log: log, ProgressEvery: 250 * time.Millisecond,
-	}
-	catalog := tools.All(deps)
-	pcfg, enforce, err := policyConfig(cfg, simulate, stderr)
+	pol, catalog, err := buildPolicy(cfg, simulate, a.pool, approver, log, stderr)
 	if err != nil {
 		return nil, err
-	}
-	var warnings []string
-	pol, warnings, err = policy.New(pcfg, tools.Policies(catalog), policy.Options{ReadOnly: cfg.ReadOnly, AuthEnforce: enforce})
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: warning: %s\n", w)
 	}
 	if a.ident, err = pol.Resolve(string(cfg.Token)); err != nil {
 		return nil, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", err)
@@ -370,6 +338,70 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 	sdkLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a.server = tools.NewServer(version, catalog, a.guard, sdkLog)
 	return a, nil
+}
+
+// vcenterConfig turns the configuration into the vCenter client's, reading
+// the password file and the CA bundle.
+func vcenterConfig(cfg config, log zerolog.Logger) (vcenter.Config, error) {
+	password := string(cfg.Password)
+	if cfg.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return vcenter.Config{}, fmt.Errorf("VCENTER_PASSWORD_FILE: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	vcfg := vcenter.Config{
+		Host: cfg.Host, User: cfg.User, Password: password, Mode: vcenter.Mode(cfg.APIMode),
+		Insecure: cfg.Insecure, Timeout: seconds(cfg.TimeoutS), Retries: cfg.Retries,
+		Backoff: seconds(cfg.BackoffS), Log: log,
+	}
+	if vcfg.Retries == 0 {
+		vcfg.Retries = -1 // VCENTER_RETRIES=0 means none; the vcenter default is 3
+	}
+	if cfg.CABundle != "" {
+		pool, err := caPool(cfg.CABundle)
+		if err != nil {
+			return vcenter.Config{}, err
+		}
+		vcfg.RootCAs = pool
+	}
+	return vcfg, nil
+}
+
+// simulateVCenter starts the embedded simulator and points vcfg at it.
+func simulateVCenter(vcfg *vcenter.Config) *vcentersim.Server {
+	sim := vcentersim.NewServer(vcentersim.Options{})
+	vcfg.Host, vcfg.User, vcfg.Password, vcfg.Insecure = sim.Host(), sim.User(), sim.Password(), false
+	vcfg.RootCAs = x509.NewCertPool()
+	vcfg.RootCAs.AppendCertsFromPEM(sim.CACertPEM())
+	vcfg.TaskPollInterval = 200 * time.Millisecond
+	return sim
+}
+
+// buildPolicy builds the catalogue and the policy that governs it.
+func buildPolicy(cfg config, simulate bool, pool *vcenter.Pool, approver *policy.Approver, log zerolog.Logger, stderr io.Writer) (*policy.Policy, []tools.Tool, error) {
+	var pol *policy.Policy
+	deps := tools.Deps{
+		VCenter: func(h string) (tools.VCenter, error) { return pool.Get(h) },
+		Hosts:   pool.Hosts(),
+		Access:  func(id policy.Identity) policy.Access { return pol.Describe(id) },
+		Approver: approver, Version: version, Log: log, ProgressEvery: 250 * time.Millisecond,
+	}
+	catalog := tools.All(deps)
+	pcfg, enforce, err := policyConfig(cfg, simulate, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	pol, warnings, err = policy.New(pcfg, tools.Policies(catalog), policy.Options{ReadOnly: cfg.ReadOnly, AuthEnforce: enforce})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: warning: %s\n", w)
+	}
+	return pol, catalog, nil
 }
 
 // policyConfig reads POLICY_FILE or the two variables. --simulate without
@@ -410,6 +442,66 @@ func (a *app) close() {
 	if a.sim != nil {
 		a.sim.Close()
 	}
+}
+
+// runDoctor runs `doctor`: every check, one line each, non-zero exit on
+// any failure. A configuration error is reported, not fatal.
+func runDoctor(ctx context.Context, simulate bool, environ []string, stdout io.Writer) int {
+	cfg, cfgErr := loadConfig(environ, simulate)
+	s := doctor.Setup{Set: setVariables(environ), ConfigErr: cfgErr, Simulated: simulate, AuditPath: cfg.AuditLogPath}
+	if cfgErr == nil {
+		vcfg, err := vcenterConfig(cfg, zerolog.Nop())
+		if err != nil {
+			s.ConfigErr = err
+		} else {
+			if simulate {
+				sim := simulateVCenter(&vcfg)
+				defer sim.Close()
+				cfg.AllowedHosts = nil
+			}
+			s.VCenter = vcfg
+			if pool, err := vcenter.NewPool(vcfg, cfg.AllowedHosts); err != nil {
+				s.ConfigErr = err
+			} else {
+				s.Access = func() (policy.Access, error) {
+					pol, _, err := buildPolicy(cfg, simulate, pool, nil, zerolog.Nop(), io.Discard)
+					if err != nil {
+						return policy.Access{}, err
+					}
+					id, err := pol.Resolve(string(cfg.Token))
+					if err != nil {
+						return policy.Access{}, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", err)
+					}
+					return pol.Describe(id), nil
+				}
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "%s\n", versionLine())
+	if doctor.Print(stdout, doctor.Run(ctx, s)) {
+		fmt.Fprintln(stdout, "\nall checks passed")
+		return exitOK
+	}
+	fmt.Fprintln(stdout, "\nsome checks failed: fix the lines marked ✘ (or skipped) and run doctor again")
+	return exitFailed
+}
+
+// setVariables names the configuration variables set in environ.
+func setVariables(environ []string) []string {
+	known := map[string]bool{}
+	t := reflect.TypeFor[config]()
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ",")
+		known[tag] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && known[k] && v != "" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // callTool runs `call TOOL ['{json}']`.

@@ -48,6 +48,22 @@ func (c *Client) VIJSON(ctx context.Context) (VIJSONInfo, error) {
 	return VIJSONInfo{APIVersion: st.release, FullName: st.fullName, SharedSession: st.shared}, nil
 }
 
+// CheckVIJSON discovers the VI/JSON API and, before 8.0 U3, logs in to it,
+// so that a diagnosis covers the snapshot path end to end.
+func (c *Client) CheckVIJSON(ctx context.Context) (VIJSONInfo, error) {
+	info, err := c.VIJSON(ctx)
+	if err != nil {
+		return info, err
+	}
+	st, _ := c.vimInfo(ctx)
+	if st.own != nil {
+		if _, _, err := st.own.get(ctx); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
+}
+
 var releaseGrammar = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,3}){1,3}$`)
 var moIDGrammar = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
