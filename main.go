@@ -383,9 +383,9 @@ func simulateVCenter(vcfg *vcenter.Config) *vcentersim.Server {
 func buildPolicy(cfg config, simulate bool, pool *vcenter.Pool, approver *policy.Approver, log zerolog.Logger, stderr io.Writer) (*policy.Policy, []tools.Tool, error) {
 	var pol *policy.Policy
 	deps := tools.Deps{
-		VCenter: func(h string) (tools.VCenter, error) { return pool.Get(h) },
-		Hosts:   pool.Hosts(),
-		Access:  func(id policy.Identity) policy.Access { return pol.Describe(id) },
+		VCenter:  func(h string) (tools.VCenter, error) { return pool.Get(h) },
+		Hosts:    pool.Hosts(),
+		Access:   func(id policy.Identity) policy.Access { return pol.Describe(id) },
 		Approver: approver, Version: version, Log: log, ProgressEvery: 250 * time.Millisecond,
 	}
 	catalog := tools.All(deps)

@@ -167,12 +167,20 @@ func (g *Guard) scrubResult(r *mcp.CallToolResult) {
 			t.Text = g.Scrub.Scrub(t.Text)
 		}
 	}
-	if r.StructuredContent != nil {
-		if b, err := json.Marshal(r.StructuredContent); err == nil {
-			if clean := g.Scrub.Scrub(string(b)); clean != string(b) && json.Valid([]byte(clean)) {
-				r.StructuredContent = json.RawMessage(clean)
-			}
+	var raw []byte
+	switch sc := r.StructuredContent.(type) {
+	case nil:
+		return
+	case json.RawMessage: // what typed tools produce: no need to marshal again
+		raw = sc
+	default:
+		var err error
+		if raw, err = json.Marshal(sc); err != nil {
+			return
 		}
+	}
+	if clean := g.Scrub.Scrub(string(raw)); clean != string(raw) && json.Valid([]byte(clean)) {
+		r.StructuredContent = json.RawMessage(clean)
 	}
 }
 
