@@ -290,7 +290,9 @@ func TestTornLineIsEnded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"ts":"2026-11-24T`)
+	if _, err := f.WriteString(`{"ts":"2026-11-24T`); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if err := l.Append(sampleRecord()); err != nil {
 		t.Fatal(err)

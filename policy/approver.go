@@ -125,7 +125,7 @@ func (a *Approver) Verify(state string, b Binding) ([]byte, error) {
 	}
 	want, err := b.digest()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStateMismatch, err)
+		return nil, fmt.Errorf("%w: %w", ErrStateMismatch, err)
 	}
 	if subtle.ConstantTimeCompare(want[:], body[offDigest:headerLen]) != 1 {
 		return nil, ErrStateMismatch

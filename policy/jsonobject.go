@@ -52,7 +52,7 @@ func objectMembers(data []byte, base int64) ([]member, error) {
 func syntaxError(err error, base int64) error {
 	var se *json.SyntaxError
 	if !errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON: %v", err)
+		return fmt.Errorf("invalid JSON: %w", err)
 	}
 	off := se.Offset
 	if off > 0 && se.Error() != "unexpected end of JSON input" {

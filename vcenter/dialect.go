@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 )
 
 // dialect is the seam between the two Automation API dialects, /api and
@@ -155,18 +156,26 @@ func (c *Client) vapiLogout(ctx context.Context, tok string) error {
 
 // vapiError decodes an Automation API error answer in this dialect's shape.
 func (c *Client) vapiError(r request, resp *response) *APIError {
-	e := decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped)
-	c.scrub(e)
-	return e
+	return decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped, c.clean(r.token))
 }
 
-// scrub removes any echo of the password from vCenter's messages.
-func (c *Client) scrub(e *APIError) {
-	if c.cfg.Password == "" {
-		return
-	}
-	for i, m := range e.Messages {
-		e.Messages[i] = scrubString(m, c.cfg.Password)
+// clean returns the [cleaner] for text from vCenter: it replaces the
+// credentials, in every form vCenter may echo them, and the session tokens
+// given, by "***", then sanitizes.
+//
+// Security: a vCenter or a proxy in front of it may echo the request in an
+// error (its Authorization header, a Login body, the session header); such
+// an echo must not reach the model, the logs or the audit line. Secrets are
+// replaced before the length cap, so that none is cut in half and kept.
+func (c *Client) clean(tokens ...string) cleaner {
+	return func(s string, max int) string {
+		s = c.secrets.Replace(s)
+		for _, t := range tokens {
+			if t != "" {
+				s = strings.ReplaceAll(s, t, "***")
+			}
+		}
+		return sanitize(s, max)
 	}
 }
 

@@ -1,9 +1,13 @@
 package vcenter
 
 import (
+	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -35,6 +39,10 @@ var (
 	ErrNoVIJSON = errors.New("snapshots need vCenter 8.0 U1 or later: this vCenter has no VI/JSON API (/sdk/vim25)")
 	// ErrHostNotAllowed reports a hostname outside ALLOWED_VCENTER_HOSTS.
 	ErrHostNotAllowed = errors.New("vCenter host not allowed")
+	// ErrBadAnswer is matched by a [*TransportError] for an answer that
+	// came but cannot be used: larger than [Config.MaxBodyBytes], or not
+	// the JSON expected. vCenter was reached.
+	ErrBadAnswer = errors.New("unusable vCenter answer")
 )
 
 // errorTypes maps vCenter error types (vAPI error_type and VI/JSON fault
@@ -191,8 +199,16 @@ type vimFault struct {
 	LocalizedMessage string    `json:"localizedMessage"`
 }
 
-// decodeVAPIError builds an APIError from an /api or /rest error answer.
-func decodeVAPIError(status int, method, path string, body []byte, rest bool) *APIError {
+// maxMessages caps how many of vCenter's messages an error carries.
+const maxMessages = 8
+
+// cleaner makes a string from vCenter safe to show, capped at max bytes:
+// [sanitize], or a client's [Client.clean], which also removes secrets.
+type cleaner func(s string, max int) string
+
+// decodeVAPIError builds an APIError from an /api or /rest error answer,
+// passing vCenter's strings through clean.
+func decodeVAPIError(status int, method, path string, body []byte, rest bool, clean cleaner) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
 	var v vapiError
 	if rest {
@@ -208,27 +224,28 @@ func decodeVAPIError(status int, method, path string, body []byte, rest bool) *A
 	} else if json.Unmarshal(body, &v) != nil {
 		return e
 	}
-	e.Type = sanitize(v.ErrorType, 64)
-	for _, m := range v.Messages {
-		e.Messages = append(e.Messages, sanitize(m.DefaultMessage, maxMessageLen))
-		e.MessageIDs = append(e.MessageIDs, sanitize(m.ID, 128))
+	e.Type = clean(v.ErrorType, 64)
+	for _, m := range v.Messages[:min(len(v.Messages), maxMessages)] {
+		e.Messages = append(e.Messages, clean(m.DefaultMessage, maxMessageLen))
+		e.MessageIDs = append(e.MessageIDs, clean(m.ID, 128))
 	}
 	return e
 }
 
-// decodeVimFault builds an APIError from a VI/JSON fault body.
-func decodeVimFault(status int, method, path string, body []byte) *APIError {
+// decodeVimFault builds an APIError from a VI/JSON fault body, passing
+// vCenter's strings through clean.
+func decodeVimFault(status int, method, path string, body []byte, clean cleaner) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
 	var f vimFault
 	if json.Unmarshal(body, &f) != nil {
 		return e
 	}
-	applyFault(e, &f)
+	applyFault(e, &f, clean)
 	return e
 }
 
 // applyFault copies a fault, or a LocalizedMethodFault wrapping one, into e.
-func applyFault(e *APIError, f *vimFault) {
+func applyFault(e *APIError, f *vimFault, clean cleaner) {
 	msg := f.FaultString
 	if f.Fault != nil { // LocalizedMethodFault
 		if f.LocalizedMessage != "" {
@@ -238,25 +255,32 @@ func applyFault(e *APIError, f *vimFault) {
 		}
 		f = f.Fault
 	}
-	e.Type = sanitize(f.TypeName, 64)
+	e.Type = clean(f.TypeName, 64)
 	if msg != "" {
-		e.Messages = []string{sanitize(msg, maxMessageLen)}
+		e.Messages = []string{clean(msg, maxMessageLen)}
 	}
 }
 
 // maxMessageLen caps a vCenter message carried into errors and results.
 const maxMessageLen = 500
 
-// sanitize makes text from vCenter safe to show: control characters become
-// spaces and the length is capped.
+// sanitize makes text from vCenter safe to show: control characters and
+// line or paragraph separators become spaces, invisible format characters
+// (bidirectional overrides, zero-width characters) are dropped, and the
+// length is capped at max bytes plus an ellipsis.
 //
-// Security: vCenter messages and names are untrusted data (a VM name or a
-// fault message can carry text aimed at the model or terminal escapes).
+// Security: vCenter messages and names are untrusted data (a VM name, a
+// guest-reported host name or a fault message can carry text aimed at the
+// model, terminal escapes, or bidirectional overrides that make a reader see
+// other text than the bytes say).
 func sanitize(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return ' '
+		case unicode.Is(unicode.Cf, r):
+			return -1
 		}
 		return r
 	}, s)
@@ -272,10 +296,33 @@ func sanitize(s string, max int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// scrubString replaces every occurrence of secret in s with "***".
-func scrubString(s, secret string) string {
-	if secret == "" {
-		return s
+// secretForms returns the forms in which vCenter may echo the credentials:
+// the password as typed, JSON-escaped (as in a VI/JSON Login body), URL-escaped,
+// and the Basic authorization value of user and password.
+func secretForms(user, password string) []string {
+	if password == "" {
+		return nil
 	}
-	return strings.ReplaceAll(s, secret, "***")
+	forms := []string{password, url.QueryEscape(password), url.PathEscape(password),
+		base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	for _, html := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		_ = enc.Encode(password) // a string always encodes
+		forms = append(forms, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`))
+	}
+	return forms
+}
+
+// newScrubber returns a replacer of every secret in secrets by "***",
+// longest first so that a secret containing another is replaced whole.
+func newScrubber(secrets []string) *strings.Replacer {
+	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return s == "" })
+	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range slices.Compact(secrets) {
+		pairs = append(pairs, s, "***")
+	}
+	return strings.NewReplacer(pairs...)
 }

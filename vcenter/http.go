@@ -12,9 +12,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +53,9 @@ type response struct {
 
 type safeKey struct{}
 
+// progressKey carries a request's *progress to checkRetry.
+type progressKey struct{}
+
 // roundTrip sends r, retrying it only if it is safe, and reads the answer.
 // A non-2xx status is not an error here; see the dialect and VI/JSON layers.
 func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
@@ -58,6 +64,11 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	if r.safe {
 		ctx = context.WithValue(ctx, safeKey{}, true)
 	}
+	// Security: whether a failed POST, PATCH or DELETE may have been applied
+	// is decided by how far it got, not guessed from the error: until the
+	// transport holds a connection (TCP and TLS done), nothing was written.
+	prog := &progress{}
+	ctx = context.WithValue(httptrace.WithClientTrace(ctx, prog.trace()), progressKey{}, prog)
 	u := c.base + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
@@ -93,8 +104,8 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	start := time.Now()
 	hr, err := c.http.Do(req)
 	if err != nil {
-		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host)}
-		te.MaybeApplied = !r.safe && maybeSent(err)
+		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host, prog.handshakeErr())}
+		te.MaybeApplied = !r.safe && prog.connected.Load()
 		c.log.Debug().Str("method", r.method).Str("path", r.path).Dur("took", time.Since(start)).Err(te.Err).Msg("vcenter request failed")
 		return nil, te
 	}
@@ -111,7 +122,17 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 }
 
 // errBodyTooLarge is returned for an answer over Config.MaxBodyBytes.
-var errBodyTooLarge = errors.New("vCenter answer too large")
+var errBodyTooLarge error = badAnswer("vCenter answer too large")
+
+// errMalformed is returned for an answer that is not the JSON expected.
+var errMalformed error = badAnswer("vCenter answered with malformed JSON")
+
+// badAnswer is an answer from vCenter that cannot be used; it matches
+// [ErrBadAnswer].
+type badAnswer string
+
+func (e badAnswer) Error() string        { return string(e) }
+func (e badAnswer) Is(target error) bool { return target == ErrBadAnswer }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
@@ -137,6 +158,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
 			return false, nil
+		}
+		if p, _ := ctx.Value(progressKey{}).(*progress); p != nil && tlsRefusal(p.handshakeErr()) {
+			return false, nil // an untrusted certificate, a wrong name or old TLS fail again
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, nil, err) // skips certificate errors
 	}
@@ -195,22 +219,48 @@ func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, er
 	return resp, nil
 }
 
-// maybeSent reports whether a failed request may have reached vCenter. Only
-// failures before the first byte was written (no route, refused, DNS, TLS
-// handshake) are known not to have.
-func maybeSent(err error) bool {
+// progress records, through net/http's client trace, how far one request
+// got. A request is sent once at most when it is not safe, so one progress
+// covers its only attempt.
+type progress struct {
+	// connected is set when the transport obtained a connection, TLS
+	// handshake included: from then on, bytes may reach vCenter.
+	connected atomic.Bool
+	mu        sync.Mutex // guards tlsErr
+	tlsErr    error      // the last failed TLS handshake
+}
+
+func (p *progress) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { p.connected.Store(true) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				p.mu.Lock()
+				p.tlsErr = err
+				p.mu.Unlock()
+			}
+		},
+	}
+}
+
+func (p *progress) handshakeErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tlsErr
+}
+
+// tlsRefusal reports whether a failed TLS handshake was refused by either
+// side (certificate, name, version, an alert), as opposed to cut short by a
+// network error, which a retry may overcome.
+func tlsRefusal(handshake error) bool {
+	if handshake == nil {
+		return false
+	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return false
+	if errors.As(handshake, &op) && op.Op == "remote error" { // a TLS alert from vCenter
+		return true
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return false
-	}
-	if isTLSError(err) {
-		return false
-	}
-	return true
+	return isTLSError(handshake) || strings.HasPrefix(handshake.Error(), "tls: ")
 }
 
 func isTLSError(err error) bool {
@@ -227,8 +277,9 @@ func isTLSError(err error) bool {
 }
 
 // describeTransport turns a low-level failure into a sentence that names the
-// cause and the fix, keeping the original for errors.Is/As.
-func describeTransport(ctx context.Context, err error, timeout time.Duration, host string) error {
+// cause and the fix, keeping the original for errors.Is/As. handshake is the
+// error of a failed TLS handshake, if one failed.
+func describeTransport(ctx context.Context, err error, timeout time.Duration, host string, handshake error) error {
 	var (
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
@@ -239,8 +290,15 @@ func describeTransport(ctx context.Context, err error, timeout time.Duration, ho
 		return &hintError{err, fmt.Sprintf("vCenter's TLS certificate is not trusted (issued by %q): set VCENTER_CA_BUNDLE to a PEM file holding that CA", issuerOf(unknown.Cert))}
 	case errors.As(err, &hostname):
 		return &hintError{err, fmt.Sprintf("vCenter's TLS certificate does not name %s (it names %s): set VCENTER_HOST to one of those names", hostname.Host, certNames(hostname.Certificate))}
-	case isTLSError(err):
-		return &hintError{err, "TLS with vCenter failed: check VCENTER_HOST and VCENTER_CA_BUNDLE"}
+	case handshake != nil && strings.Contains(handshake.Error(), "protocol version"):
+		// crypto/tls reports a version mismatch only in text: a remote
+		// protocol_version alert, or "server selected unsupported protocol version".
+		return &hintError{err, fmt.Sprintf("vCenter at %s offers no TLS 1.2 or 1.3 (%v); this server refuses older TLS: enable TLS 1.2 on vCenter", host, handshake)}
+	case isTLSError(err) || handshake != nil:
+		if handshake != nil {
+			err = &hintError{err, handshake.Error()} // the handshake's own words
+		}
+		return &hintError{err, fmt.Sprintf("TLS with vCenter failed (%v): check VCENTER_HOST and VCENTER_CA_BUNDLE", err)}
 	case errors.As(err, &dns):
 		return &hintError{err, fmt.Sprintf("cannot resolve vCenter host %s: check VCENTER_HOST and DNS", dns.Name)}
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -284,7 +342,7 @@ func certNames(cert *x509.Certificate) string {
 	if len(names) == 0 {
 		return "no names"
 	}
-	return strings.Join(names, ", ")
+	return sanitize(strings.Join(names, ", "), 200) // whoever presents the certificate chose them
 }
 
 // marshal encodes v as a JSON request body.
@@ -304,7 +362,7 @@ func decode(method, path string, body []byte, out any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(out); err != nil {
-		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("vCenter answered with malformed JSON: %w", err)}
+		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("%w: %w", errMalformed, err)}
 	}
 	return nil
 }

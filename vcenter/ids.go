@@ -2,7 +2,6 @@ package vcenter
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -27,24 +26,59 @@ const (
 // is a mistake or an attack and is refused before it is echoed anywhere.
 const maxIDLen = 64
 
+// idShape is one form of a managed-object id: a type prefix, then one
+// letter from letters (optional when optional is set; none when letters is
+// empty), then 1 to 12 decimal digits.
+type idShape struct {
+	prefix   string
+	letters  string
+	optional bool
+}
+
 // idGrammar holds, per kind, vCenter's managed-object id grammar: a type
 // prefix, a dash, an optional one-letter class and a decimal counter
 // ("vm-42", "domain-c8", "group-v4", "resgroup-v10", "dvportgroup-33").
+// It is matched by hand rather than by regexp: the ids are checked on
+// every call and the patterns compiled at every start.
 //
 // Security: this is the only gate between model-supplied strings and URL
 // paths. Anything that does not match is rejected before a request is built,
 // so "../x", "vm-1/power?action=stop" or "vm-1%2F.." can never reach vCenter.
-var idGrammar = map[Kind]*regexp.Regexp{
-	KindVM:           regexp.MustCompile(`^vm-[0-9]{1,12}$`),
-	KindHost:         regexp.MustCompile(`^host-[0-9]{1,12}$`),
-	KindCluster:      regexp.MustCompile(`^domain-c[0-9]{1,12}$`),
-	KindDatastore:    regexp.MustCompile(`^datastore-[0-9]{1,12}$`),
-	KindNetwork:      regexp.MustCompile(`^(network-o?|dvportgroup-)[0-9]{1,12}$`),
-	KindDatacenter:   regexp.MustCompile(`^datacenter-[0-9]{1,12}$`),
-	KindFolder:       regexp.MustCompile(`^group-[a-z][0-9]{1,12}$`),
-	KindResourcePool: regexp.MustCompile(`^resgroup-v?[0-9]{1,12}$`),
-	KindSnapshot:     regexp.MustCompile(`^snapshot-[0-9]{1,12}$`),
-	KindTask:         regexp.MustCompile(`^task-[0-9]{1,12}$`),
+var idGrammar = map[Kind][]idShape{
+	KindVM:           {{prefix: "vm-"}},
+	KindHost:         {{prefix: "host-"}},
+	KindCluster:      {{prefix: "domain-c"}},
+	KindDatastore:    {{prefix: "datastore-"}},
+	KindNetwork:      {{prefix: "network-", letters: "o", optional: true}, {prefix: "dvportgroup-"}},
+	KindDatacenter:   {{prefix: "datacenter-"}},
+	KindFolder:       {{prefix: "group-", letters: "abcdefghijklmnopqrstuvwxyz"}},
+	KindResourcePool: {{prefix: "resgroup-", letters: "v", optional: true}},
+	KindSnapshot:     {{prefix: "snapshot-"}},
+	KindTask:         {{prefix: "task-"}},
+}
+
+// match reports whether s has this shape.
+func (sh idShape) match(s string) bool {
+	rest, ok := strings.CutPrefix(s, sh.prefix)
+	if !ok {
+		return false
+	}
+	if sh.letters != "" {
+		if rest != "" && strings.IndexByte(sh.letters, rest[0]) >= 0 {
+			rest = rest[1:]
+		} else if !sh.optional {
+			return false
+		}
+	}
+	if len(rest) < 1 || len(rest) > 12 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // idExample is what an error shows the model as a well-formed id.
@@ -78,14 +112,18 @@ func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 
 // ValidateID reports whether s is a well-formed id of kind k.
 func ValidateID(k Kind, s string) error {
-	re, ok := idGrammar[k]
+	shapes, ok := idGrammar[k]
 	if !ok {
 		return fmt.Errorf("unknown id kind %q", k)
 	}
-	if len(s) > maxIDLen || !re.MatchString(s) {
-		return &IDError{Kind: k, Value: quoteShort(s)}
+	if len(s) <= maxIDLen {
+		for _, sh := range shapes {
+			if sh.match(s) {
+				return nil
+			}
+		}
 	}
-	return nil
+	return &IDError{Kind: k, Value: quoteShort(s)}
 }
 
 // LooksLikeID reports whether s is a well-formed id of kind k. Filters use it

@@ -3,7 +3,6 @@ package vcenter
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 )
@@ -53,7 +52,9 @@ func (c *Client) ListHosts(ctx context.Context, f HostFilter) ([]Host, ListStats
 		return nil, stats, fmt.Errorf("list hosts: %w", err)
 	}
 	for i := range hosts {
-		hosts[i].Name = sanitize(hosts[i].Name, maxNameLen)
+		h := &hosts[i]
+		h.ID, h.Name = sanitize(h.ID, maxIDLen), sanitize(h.Name, maxNameLen)
+		h.ConnectionState, h.PowerState = sanitize(h.ConnectionState, 32), sanitize(h.PowerState, 32)
 	}
 	sortByName(hosts, func(h Host) (string, string) { return h.Name, h.ID })
 	return hosts, stats, nil
@@ -92,7 +93,7 @@ func (c *Client) ListDatastores(ctx context.Context, f DatastoreFilter) ([]Datas
 		return nil, stats, fmt.Errorf("list datastores: %w", err)
 	}
 	for i := range ds {
-		ds[i].Name = sanitize(ds[i].Name, maxNameLen)
+		ds[i].ID, ds[i].Name, ds[i].Type = sanitize(ds[i].ID, maxIDLen), sanitize(ds[i].Name, maxNameLen), sanitize(ds[i].Type, 32)
 	}
 	sortByName(ds, func(d Datastore) (string, string) { return d.Name, d.ID })
 	return ds, stats, nil
@@ -127,7 +128,7 @@ func (c *Client) ListNetworks(ctx context.Context, f NetworkFilter) ([]Network, 
 		return nil, stats, fmt.Errorf("list networks: %w", err)
 	}
 	for i := range ns {
-		ns[i].Name = sanitize(ns[i].Name, maxNameLen)
+		ns[i].ID, ns[i].Name, ns[i].Type = sanitize(ns[i].ID, maxIDLen), sanitize(ns[i].Name, maxNameLen), sanitize(ns[i].Type, 32)
 	}
 	sortByName(ns, func(n Network) (string, string) { return n.Name, n.ID })
 	return ns, stats, nil
@@ -159,7 +160,7 @@ func (c *Client) ListDatacenters(ctx context.Context, f DatacenterFilter) ([]Dat
 		return nil, stats, fmt.Errorf("list datacenters: %w", err)
 	}
 	for i := range dcs {
-		dcs[i].Name = sanitize(dcs[i].Name, maxNameLen)
+		dcs[i].ID, dcs[i].Name = sanitize(dcs[i].ID, maxIDLen), sanitize(dcs[i].Name, maxNameLen)
 	}
 	sortByName(dcs, func(d Datacenter) (string, string) { return d.Name, d.ID })
 	return dcs, stats, nil
@@ -194,7 +195,7 @@ func (c *Client) ListClusters(ctx context.Context, f ClusterFilter) ([]Cluster, 
 		return nil, stats, fmt.Errorf("list clusters: %w", err)
 	}
 	for i := range cls {
-		cls[i].Name = sanitize(cls[i].Name, maxNameLen)
+		cls[i].ID, cls[i].Name = sanitize(cls[i].ID, maxIDLen), sanitize(cls[i].Name, maxNameLen)
 	}
 	sortByName(cls, func(cl Cluster) (string, string) { return cl.Name, cl.ID })
 	return cls, stats, nil
@@ -229,7 +230,7 @@ func (c *Client) ListResourcePools(ctx context.Context, f ResourcePoolFilter) ([
 		return nil, stats, fmt.Errorf("list resource pools: %w", err)
 	}
 	for i := range rps {
-		rps[i].Name = sanitize(rps[i].Name, maxNameLen)
+		rps[i].ID, rps[i].Name = sanitize(rps[i].ID, maxIDLen), sanitize(rps[i].Name, maxNameLen)
 	}
 	sortByName(rps, func(r ResourcePool) (string, string) { return r.Name, r.ID })
 	return rps, stats, nil
@@ -260,7 +261,7 @@ func (c *Client) ListFolders(ctx context.Context, f FolderFilter) ([]Folder, Lis
 	}
 	l := newLister(c, "/vcenter/folder", func(fo Folder) string { return fo.ID },
 		splitExisting("datacenters"),
-		splitBy("datacenters", c.datacenterIDs),
+		c.splitFoldersByDatacenter,
 		splitBy("type", fixed("DATACENTER", "DATASTORE", "HOST", "NETWORK", "VIRTUAL_MACHINE")),
 	)
 	fos, stats, err := l.run(ctx, compact(fs))
@@ -268,10 +269,31 @@ func (c *Client) ListFolders(ctx context.Context, f FolderFilter) ([]Folder, Lis
 		return nil, stats, fmt.Errorf("list folders: %w", err)
 	}
 	for i := range fos {
-		fos[i].Name = sanitize(fos[i].Name, maxNameLen)
+		fos[i].ID, fos[i].Name, fos[i].Type = sanitize(fos[i].ID, maxIDLen), sanitize(fos[i].Name, maxNameLen), sanitize(fos[i].Type, 32)
 	}
 	sortByName(fos, func(fo Folder) (string, string) { return fo.Name, fo.ID })
 	return fos, stats, nil
+}
+
+// splitFoldersByDatacenter splits a folder query by datacenter. Folders of
+// type DATACENTER (the root folder among them) live above the datacenters,
+// so they get a query of their own unless another type was asked for.
+func (c *Client) splitFoldersByDatacenter(ctx context.Context, f filterSet) ([]filterSet, error) {
+	if len(f["datacenters"]) > 0 {
+		return nil, nil
+	}
+	dcs, err := c.datacenterIDs(ctx, f)
+	if err != nil || len(dcs) == 0 {
+		return nil, err
+	}
+	out := make([]filterSet, 0, len(dcs)+1)
+	for _, dc := range dcs {
+		out = append(out, f.with("datacenters", dc))
+	}
+	if t := f["type"]; len(t) == 0 || t[0] == "DATACENTER" {
+		out = append(out, f.with("type", "DATACENTER"))
+	}
+	return out, nil
 }
 
 // Value sources for splitters.
@@ -344,9 +366,3 @@ func sortByName[T any](items []T, key func(T) (name, id string)) {
 
 // maxNameLen caps an inventory name; vCenter's own limit is 80 characters.
 const maxNameLen = 256
-
-// getDetail reads one object's detail (datastore, datacenter, cluster,
-// resource pool). id must already be validated.
-func (c *Client) getDetail(ctx context.Context, rel string, out any) error {
-	return c.vapi(ctx, http.MethodGet, rel, nil, nil, out)
-}

@@ -42,7 +42,7 @@ func (m *keyedMap[T]) UnmarshalJSON(b []byte) error {
 		}
 	case 'n': // null
 	default:
-		return fmt.Errorf("device map: want an object or an array, got %.20s", b)
+		return fmt.Errorf("device map: want an object or an array, got %s", quoteShort(string(b)))
 	}
 	sort.Slice(out, func(i, j int) bool { return lessKey(out[i].Key, out[j].Key) })
 	*m = out

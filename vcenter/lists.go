@@ -2,7 +2,6 @@ package vcenter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -181,20 +180,4 @@ func listOnce[T any](ctx context.Context, c *Client, rel string, f filterSet) ([
 		return nil, fmt.Errorf("list %s: %w", rel, err)
 	}
 	return items, nil
-}
-
-// ids extracts the id field named key from raw list items.
-func ids(items []json.RawMessage, key string) []string {
-	out := make([]string, 0, len(items))
-	for _, raw := range items {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil {
-			continue
-		}
-		var s string
-		if json.Unmarshal(m[key], &s) == nil && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

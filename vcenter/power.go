@@ -72,6 +72,7 @@ func (c *Client) GetPower(ctx context.Context, vm string) (PowerInfo, error) {
 	}
 	var p PowerInfo
 	err := c.vapi(ctx, http.MethodGet, "/vcenter/vm/"+vm+"/power", nil, nil, &p)
+	p.State = PowerState(sanitize(string(p.State), 32))
 	return p, err
 }
 

@@ -62,14 +62,14 @@ func (c *Client) ListSnapshots(ctx context.Context, vm string) ([]Snapshot, erro
 	walk = func(nodes []vimSnapshotTree, parent string, depth int) {
 		for _, n := range nodes {
 			out = append(out, Snapshot{
-				ID:          n.Snapshot.Value,
+				ID:          sanitize(n.Snapshot.Value, maxIDLen),
 				Name:        sanitize(n.Name, maxNameLen),
 				Description: sanitize(n.Description, maxMessageLen),
 				Created:     n.CreateTime,
 				PowerState:  vimPowerState(n.State),
 				Quiesced:    n.Quiesced,
 				Current:     n.Snapshot.Value == current,
-				ParentID:    parent,
+				ParentID:    sanitize(parent, maxIDLen),
 				Depth:       depth,
 				Children:    len(n.Children),
 			})
@@ -217,16 +217,15 @@ func (c *Client) TaskInfo(ctx context.Context, task string) (Task, error) {
 	if err := c.vim(ctx, http.MethodGet, "Task", task, "info", nil, &info); err != nil {
 		return Task{}, fmt.Errorf("read %s: %w", task, err)
 	}
-	t := Task{ID: task, State: info.State, Progress: info.Progress, Cancelable: info.Cancelable, Cancelled: info.Cancelled}
+	t := Task{ID: task, State: TaskState(sanitize(string(info.State), 32)), Progress: info.Progress, Cancelable: info.Cancelable, Cancelled: info.Cancelled}
 	if info.Result != nil {
-		t.ResultID = info.Result.Value
+		t.ResultID = sanitize(info.Result.Value, maxIDLen)
 	}
 	if info.State == TaskError {
 		e := &APIError{Status: http.StatusOK, Method: http.MethodGet, Path: "Task/" + task + "/info", Type: "TaskFailed"}
 		if info.Error != nil {
-			applyFault(e, info.Error)
+			applyFault(e, info.Error, c.clean())
 		}
-		c.scrub(e)
 		t.Err = e
 	}
 	return t, nil

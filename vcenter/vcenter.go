@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -110,8 +111,9 @@ type Client struct {
 	http    *retryablehttp.Client
 	log     zerolog.Logger
 
-	sess  *session   // the /api or /rest session
-	names *nameCache // id → name for hosts, clusters, folders, networks
+	sess    *session          // the /api or /rest session
+	names   *nameCache        // id → name for hosts, clusters, folders, networks
+	secrets *strings.Replacer // replaces the credentials in text from vCenter; see clean
 
 	vimMu  sync.Mutex // guards vimSt and closed
 	vimSt  *vimState  // VI/JSON discovery and session, set on first use
@@ -137,6 +139,7 @@ func New(cfg Config) (*Client, error) {
 		log:     cfg.Log.With().Str("vcenter", host).Logger(),
 	}
 	c.http = c.newHTTPClient()
+	c.secrets = newScrubber(secretForms(cfg.User, cfg.Password))
 	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
 	c.names = newNameCache()
 	return c, nil
@@ -217,16 +220,49 @@ func NormalizeHost(h string) (string, error) {
 	} else if strings.Count(h, ":") > 1 && !strings.HasPrefix(h, "[") { // bare IPv6
 		host = h
 	} else if strings.Contains(h, ":") {
-		return "", fmt.Errorf("invalid vCenter host %s: %v", quoteShort(orig), err)
+		reason := err.Error()
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			reason = ae.Err // its Error() repeats the whole input, unquoted
+		}
+		return "", fmt.Errorf("invalid vCenter host %s: %s", quoteShort(orig), reason)
 	}
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if host == "" {
 		return "", fmt.Errorf("invalid vCenter host %s: no host name", quoteShort(orig))
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if strings.Contains(host, ":") {
+		if a, err := netip.ParseAddr(host); err != nil || a.Zone() != "" {
+			return "", fmt.Errorf("invalid vCenter host %s: not an IPv6 address (zones are not supported)", quoteShort(orig))
+		}
+	} else if !validHostName(host) {
+		return "", fmt.Errorf("invalid vCenter host %s: a host name has only letters, digits, dots, dashes and underscores (write an internationalised name in its xn-- form)", quoteShort(orig))
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strings.HasPrefix(port, "+") {
 		return "", fmt.Errorf("invalid vCenter host %s: port must be 1-65535", quoteShort(orig))
 	}
-	return net.JoinHostPort(host, port), nil
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil // "0443" and "443" are one port
+}
+
+// validHostName reports whether h, lower-cased, is what NormalizeHost
+// accepts as a host name or IPv4 address: at most 254 letters, digits, '.',
+// '-' and '_', neither starting nor ending with '.' or '-', so that it stays
+// the host of an https URL.
+func validHostName(h string) bool {
+	if len(h) < 1 || len(h) > 254 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+		case (c == '.' || c == '-') && i > 0 && i < len(h)-1:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // pathOf renders a request path and query for errors and logs.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -64,8 +63,38 @@ func (c *Client) CheckVIJSON(ctx context.Context) (VIJSONInfo, error) {
 	return info, nil
 }
 
-var releaseGrammar = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,3}){1,3}$`)
-var moIDGrammar = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+// validRelease reports whether s is a dotted release such as "8.0.3.0":
+// two to four numbers of one to three digits.
+func validRelease(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 || len(parts) > 4 {
+		return false
+	}
+	for _, p := range parts {
+		if len(p) < 1 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// validMoID reports whether s is a plausible managed-object id for a
+// singleton such as "SessionManager": a letter, then up to 63 letters,
+// digits, '_' or '-'.
+func validMoID(s string) bool {
+	if len(s) < 1 || len(s) > 64 || !isLetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	c.vimMu.Lock()
@@ -100,7 +129,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, ErrNoVIJSON
 	}
 	if resp.status/100 != 2 {
-		return nil, fmt.Errorf("discover VI/JSON: %w", decodeVimFault(resp.status, r.method, r.path, resp.body))
+		return nil, fmt.Errorf("discover VI/JSON: %w", decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean()))
 	}
 	var content struct {
 		About struct {
@@ -113,7 +142,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, fmt.Errorf("discover VI/JSON: %w", err)
 	}
 	rel := content.About.APIVersion
-	if !releaseGrammar.MatchString(rel) {
+	if !validRelease(rel) {
 		return nil, fmt.Errorf("discover VI/JSON: vCenter reports an unreadable apiVersion %s", quoteShort(rel))
 	}
 	if compareRelease(rel, probeRelease) < 0 {
@@ -123,7 +152,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	if sm == "" {
 		sm = "SessionManager"
 	}
-	if !moIDGrammar.MatchString(sm) {
+	if !validMoID(sm) {
 		return nil, fmt.Errorf("discover VI/JSON: unreadable SessionManager id %s", quoteShort(sm))
 	}
 	st := &vimState{
@@ -208,9 +237,7 @@ func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error 
 }
 
 func (c *Client) vimError(r request, resp *response) *APIError {
-	e := decodeVimFault(resp.status, r.method, r.path, resp.body)
-	c.scrub(e)
-	return e
+	return decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean(r.token))
 }
 
 // vim calls a VI/JSON method (POST) or reads a property (GET) of the object

@@ -141,7 +141,7 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 	d := VMDetails{
 		ID:              vm,
 		Name:            sanitize(info.Name, maxNameLen),
-		PowerState:      info.PowerState,
+		PowerState:      PowerState(sanitize(string(info.PowerState), 32)),
 		GuestOS:         sanitize(info.GuestOS, 64),
 		HardwareVersion: sanitize(info.Hardware.Version, 16),
 		CPU:             info.CPU,
@@ -155,7 +155,7 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 	seenDS := map[string]bool{}
 	d.Placement.Datastores = make([]string, 0)
 	for _, k := range info.Disks {
-		disk := Disk{Key: k.Key, Label: sanitize(k.Value.Label, 64), File: sanitize(k.Value.Backing.VMDKFile, maxMessageLen)}
+		disk := Disk{Key: sanitize(k.Key, 16), Label: sanitize(k.Value.Label, 64), File: sanitize(k.Value.Backing.VMDKFile, maxMessageLen)}
 		if k.Value.Capacity != nil {
 			disk.CapacityBytes = *k.Value.Capacity
 		}
@@ -167,7 +167,7 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 		d.Disks = append(d.Disks, disk)
 	}
 	for _, k := range info.NICs {
-		n := NIC{Key: k.Key, Label: sanitize(k.Value.Label, 64), Type: sanitize(k.Value.Type, 32),
+		n := NIC{Key: sanitize(k.Key, 16), Label: sanitize(k.Value.Label, 64), Type: sanitize(k.Value.Type, 32),
 			MACAddress: sanitize(k.Value.MACAddress, 32), State: sanitize(k.Value.State, 32)}
 		if LooksLikeID(KindNetwork, k.Value.Backing.Network) {
 			n.NetworkID = k.Value.Backing.Network

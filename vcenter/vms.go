@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -65,10 +64,17 @@ func (c *Client) ListVMs(ctx context.Context, f VMFilter) ([]VMSummary, ListStat
 		return nil, stats, fmt.Errorf("list VMs: %w", err)
 	}
 	for i := range vms {
-		vms[i].Name = sanitize(vms[i].Name, maxNameLen)
+		vms[i].clean()
 	}
 	sortByName(vms, func(v VMSummary) (string, string) { return v.Name, v.ID })
 	return vms, stats, nil
+}
+
+// clean sanitizes the strings vCenter sent; see sanitize.
+func (v *VMSummary) clean() {
+	v.ID = sanitize(v.ID, maxIDLen)
+	v.Name = sanitize(v.Name, maxNameLen)
+	v.PowerState = PowerState(sanitize(string(v.PowerState), 32))
 }
 
 // splitCompute splits a VM query with neither a cluster nor a host filter
@@ -135,7 +141,7 @@ func (c *Client) FindVM(ctx context.Context, ref VMRef) (VMSummary, error) {
 		if len(vms) == 0 {
 			return VMSummary{}, fmt.Errorf("no VM has id %s (list_vms shows ids): %w", ref.ID, ErrNotFound)
 		}
-		vms[0].Name = sanitize(vms[0].Name, maxNameLen)
+		vms[0].clean()
 		return vms[0], nil
 	case ref.Name != "":
 		if utf8.RuneCountInString(ref.Name) > maxVMNameLen {
@@ -149,7 +155,7 @@ func (c *Client) FindVM(ctx context.Context, ref VMRef) (VMSummary, error) {
 		case 0:
 			return VMSummary{}, fmt.Errorf("no VM is named %s (names are exact and case-sensitive; list_vms shows names): %w", quoteShort(ref.Name), ErrNotFound)
 		case 1:
-			vms[0].Name = sanitize(vms[0].Name, maxNameLen)
+			vms[0].clean()
 			return vms[0], nil
 		}
 		return VMSummary{}, c.ambiguousVMs(ctx, ref.Name, vms)
@@ -165,7 +171,8 @@ func (c *Client) ambiguousVMs(ctx context.Context, name string, vms []VMSummary)
 	idx := make(map[string]int, len(vms))
 	for i, v := range vms {
 		idx[v.ID] = i
-		e.Candidates = append(e.Candidates, Candidate{ID: v.ID, Name: sanitize(v.Name, maxNameLen), PowerState: string(v.PowerState)})
+		v.clean()
+		e.Candidates = append(e.Candidates, Candidate{ID: v.ID, Name: v.Name, PowerState: string(v.PowerState)})
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -188,7 +195,7 @@ func (c *Client) ambiguousVMs(ctx context.Context, name string, vms []VMSummary)
 	}
 	for i := range e.Candidates {
 		wg.Go(func() {
-			folder, err := c.vmFolder(ctx, e.Candidates[i].ID)
+			folder, err := c.vmFolder(ctx, vms[i].ID)
 			if err != nil {
 				return
 			}
@@ -202,7 +209,11 @@ func (c *Client) ambiguousVMs(ctx context.Context, name string, vms []VMSummary)
 }
 
 // vmFolder returns the name of the folder holding a VM, through VI/JSON.
+// vm comes from vCenter's own answer, so it is validated like any input.
 func (c *Client) vmFolder(ctx context.Context, vm string) (string, error) {
+	if err := ValidateID(KindVM, vm); err != nil {
+		return "", err
+	}
 	var parent moRef
 	if err := c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "parent", nil, &parent); err != nil {
 		return "", err
@@ -215,15 +226,4 @@ func (c *Client) vmFolder(ctx context.Context, vm string) (string, error) {
 		return parent.Value, err
 	}
 	return fos[0].Name, nil
-}
-
-// joinNonEmpty joins the non-empty strings with sep.
-func joinNonEmpty(sep string, parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
 }

@@ -18,6 +18,10 @@ import (
 type Counters struct {
 	Requests int // every request, faulted or not
 	Faults   int // requests an injected fault answered
+	// Abandoned counts requests whose client went away before the answer
+	// (a cancelled call, a client timeout) while the server held them: in a
+	// hang fault or in the latency delay.
+	Abandoned int
 
 	// Routes counts requests per operation, keyed by method and path pattern
 	// without the action: "GET /api/vcenter/vm", "POST /api/vcenter/vm/{vm}/power",
@@ -38,7 +42,7 @@ func newCounters() Counters {
 
 func (c Counters) clone() Counters {
 	return Counters{
-		Requests: c.Requests, Faults: c.Faults, Routes: maps.Clone(c.Routes),
+		Requests: c.Requests, Faults: c.Faults, Abandoned: c.Abandoned, Routes: maps.Clone(c.Routes),
 		Logins: maps.Clone(c.Logins), FailedLogins: maps.Clone(c.FailedLogins), Logouts: maps.Clone(c.Logouts),
 	}
 }
@@ -65,15 +69,42 @@ func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = newCounters()
-	s.requests = nil
+	s.requests.reset()
 }
 
-// Requests returns every request received since start or the last
-// ResetCounters, in arrival order.
+// Requests returns the requests received since start or the last
+// ResetCounters, in arrival order: the most recent [Options.RequestLog]
+// (100,000 by default) of them. Counters.Requests tells how many there were.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	return s.requests.all()
+}
+
+// requestLog keeps the most recent max requests in a ring. The Server's
+// mutex guards it.
+type requestLog struct {
+	max  int
+	buf  []Request // grows to max, then wraps
+	next int       // where the next request goes once buf is full
+}
+
+func (l *requestLog) add(r Request) {
+	if len(l.buf) < l.max {
+		l.buf = append(l.buf, r)
+		return
+	}
+	l.buf[l.next] = r
+	l.next = (l.next + 1) % l.max
+}
+
+// all returns the kept requests, oldest first.
+func (l *requestLog) all() []Request {
+	return slices.Concat(l.buf[l.next:], l.buf[:l.next])
+}
+
+func (l *requestLog) reset() {
+	l.buf, l.next = nil, 0
 }
 
 // VM returns a copy of the VM with the given id.

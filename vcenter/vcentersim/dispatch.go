@@ -41,6 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if !s.wait(r.Context(), delay) {
+		s.noteAbandoned(r)
 		s.abort(w)
 		return
 	}
@@ -72,10 +73,21 @@ func (s *Server) record(r *http.Request, escaped string, rt *route, faulted bool
 	if faulted {
 		s.stats.Faults++
 	}
-	s.requests = append(s.requests, Request{
+	s.requests.add(Request{
 		Method: r.Method, RequestURI: r.RequestURI, Path: escaped, RawQuery: r.URL.RawQuery,
 		Route: key, Faulted: faulted,
 	})
+}
+
+// noteAbandoned counts a request whose client left before the answer; a
+// request cut short by Close does not count.
+func (s *Server) noteAbandoned(r *http.Request) {
+	if r.Context().Err() == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Abandoned++
 }
 
 // nextDelay draws the latency for one request. Caller holds mu.

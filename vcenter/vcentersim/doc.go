@@ -19,7 +19,9 @@
 //
 // Test controls ([Server.Counters], [Server.Requests], [Server.VM],
 // [Server.InjectFault], [Server.ExpireSessions], [Server.CompleteTasks], ...)
-// are Go methods: none of them is reachable over HTTP.
+// are Go methods: none of them is reachable over HTTP. The request log keeps
+// the most recent 100,000 requests ([Options.RequestLog]), so a --simulate
+// server can run for hours; [Server.Counters] stay exact.
 //
 // # Releases
 //

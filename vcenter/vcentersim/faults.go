@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -70,6 +71,11 @@ type Fault struct {
 	ErrorType  string
 	Message    string // default: a message naming the injection
 	RetryAfter string // sets the Retry-After header of the answer
+	// EchoRequest appends the request to the message: its request line,
+	// every header (Authorization and the session header included) and its
+	// body, as some proxies' and appliances' error pages do. It tests that a
+	// client never passes such an echo on.
+	EchoRequest bool
 
 	// Body, when set, is written verbatim (as application/json) instead of
 	// the generated body of FaultStatus or FaultMalformedJSON.
@@ -152,6 +158,7 @@ func (s *Server) serveFault(c *call, f *Fault) {
 	case FaultHang:
 		select {
 		case <-c.r.Context().Done():
+			s.noteAbandoned(c.r)
 		case <-s.closing:
 			s.abort(c.w)
 		}
@@ -178,10 +185,14 @@ func (s *Server) serveFault(c *call, f *Fault) {
 
 func (s *Server) serveStatusFault(c *call, f *Fault) {
 	message := func(kind string) string {
-		if f.Message != "" {
-			return f.Message
+		msg := f.Message
+		if msg == "" {
+			msg = fmt.Sprintf("Simulated %s injected by vcentersim.", kind)
 		}
-		return fmt.Sprintf("Simulated %s injected by vcentersim.", kind)
+		if f.EchoRequest {
+			msg += " Request: " + echo(c)
+		}
+		return msg
 	}
 	var status int
 	var body any
@@ -210,6 +221,23 @@ func (s *Server) serveStatusFault(c *call, f *Fault) {
 	default:
 		http.Error(c.w, message("fault"), status)
 	}
+}
+
+// echo renders a request as an error page that echoes it would: request
+// line, headers in name order, body.
+func echo(c *call) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", c.r.Method, c.r.RequestURI, c.r.Proto)
+	names := slices.Sorted(maps.Keys(c.r.Header))
+	for _, name := range names {
+		for _, v := range c.r.Header[name] {
+			fmt.Fprintf(&b, "; %s: %s", name, v)
+		}
+	}
+	if len(c.body) > 0 {
+		fmt.Fprintf(&b, "; body: %s", c.body)
+	}
+	return b.String()
 }
 
 // vapiTypeForStatus picks the error type a status most often carries.

@@ -67,17 +67,6 @@ func (r release) acceptsPathRelease(v string) bool {
 	return false
 }
 
-// priorReleases lists the path releases older than the server's, newest first.
-func (r release) priorReleases() []string {
-	var out []string
-	for _, v := range vimPathReleases {
-		if compareVersions(v, r.api) < 0 {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // compareVersions compares dotted numeric versions ("8.0.3.0").
 func compareVersions(a, b string) int {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")

@@ -80,7 +80,17 @@ type Options struct {
 	// Now is the clock for session expiry, task and snapshot times and guest
 	// shutdowns. Nil means time.Now. Tests drive time by injecting their own.
 	Now func() time.Time
+
+	// RequestLog is how many of the most recent requests [Server.Requests]
+	// keeps; older ones are dropped first. Zero means [DefaultRequestLog].
+	// [Server.Counters] stay exact whatever the size.
+	RequestLog int
 }
+
+// DefaultRequestLog is the size of the request log when [Options.RequestLog]
+// is zero: a --simulate server may run for hours, so the log is bounded
+// (a few tens of MiB at most) while the counters keep exact totals.
+const DefaultRequestLog = 100_000
 
 // Server is a simulated vCenter 8 listening on HTTPS on a loopback port.
 // Create one with [NewServer] (or [NewUnstartedServer] then [Server.Start])
@@ -116,7 +126,7 @@ type Server struct {
 	taskSeq     int
 	faults      []*activeFault
 	stats       Counters
-	requests    []Request
+	requests    requestLog
 	latency     time.Duration
 	jitter      time.Duration
 	rng         *rand.Rand
@@ -166,6 +176,9 @@ func NewUnstartedServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RequestLog <= 0 {
+		opts.RequestLog = DefaultRequestLog
+	}
 
 	cert, caPEM, err := issueCertificates(opts.CertHosts)
 	if err != nil {
@@ -198,6 +211,7 @@ func NewUnstartedServer(opts Options) *Server {
 		hangTasks:   opts.ManualTasks,
 		shutdownDue: make(map[string]time.Time),
 		stats:       newCounters(),
+		requests:    requestLog{max: opts.RequestLog},
 	}
 }
 
@@ -207,7 +221,7 @@ func (s *Server) Start() {
 	started := false
 	s.startOnce.Do(func() {
 		started = true
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			panic("vcentersim: listen: " + err.Error())
 		}

@@ -155,7 +155,7 @@ func handleSessionCreate(s *Server, c *call) (any, *vapiError) {
 		return nil, errUnauthenticated()
 	}
 	if c.surface == surfaceREST && !strings.EqualFold(c.r.Header.Get("vmware-use-header-authn"), "true") {
-		http.SetCookie(c.w, &http.Cookie{Name: sessionHeader, Value: sess.token, Path: "/rest", Secure: true, HttpOnly: true})
+		http.SetCookie(c.w, &http.Cookie{Name: sessionHeader, Value: sess.token, Path: "/rest", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	}
 	return sess.token, nil
 }
