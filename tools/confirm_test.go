@@ -128,7 +128,9 @@ func TestElicitationStateIsBound(t *testing.T) {
 	if got := s.vm("vm-82").CPUCount; got != 8 {
 		t.Fatalf("backup-01 has %d vCPUs after the approved change, want 8", got)
 	}
-	s.sim.UpdateVM("vm-82", func(vm *vcentersim.VM) { vm.CPUCount = 4 })
+	if err := s.sim.UpdateVM("vm-82", func(vm *vcentersim.VM) { vm.CPUCount = 4 }); err != nil {
+		t.Fatal(err)
+	}
 	if res := retry("modify_vm_resources", grow, approved.RequestState); !res.IsError || !strings.Contains(textOf(res), "already used") {
 		t.Errorf("replayed approval: %s", textOf(res))
 	}

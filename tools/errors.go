@@ -40,6 +40,13 @@ func explain(err error) error {
 	return err
 }
 
+// maybeApplied reports whether err is a state-changing request that may
+// have reached vCenter: its effect is unknown.
+func maybeApplied(err error) bool {
+	var te *vcenter.TransportError
+	return errors.As(err, &te) && te.MaybeApplied
+}
+
 // nextStep is the generic advice for a kind of failure, or "".
 func nextStep(err error) string {
 	var te *vcenter.TransportError
@@ -62,6 +69,8 @@ func nextStep(err error) string {
 		return "vCenter is temporarily unavailable: try again in a minute"
 	case errors.Is(err, vcenter.ErrNoVIJSON):
 		return "snapshots are not available on this vCenter; upgrade it to 8.0 U1 or later"
+	case errors.Is(err, vcenter.ErrBadAnswer):
+		return "vCenter answered, but with nothing this server can read (too large or malformed): try again; if it persists, narrow the request with filters or check vCenter with `vsphere-mcp-pro doctor`"
 	case errors.As(err, &te):
 		return "vCenter could not be reached: check the connection with `vsphere-mcp-pro doctor`, then try again"
 	}

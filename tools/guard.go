@@ -50,6 +50,10 @@ type Guard struct {
 	pending *pendingCalls
 	seq     atomic.Uint64
 	prefix  string // request id prefix, unique per process
+	// stopping is done once Cancel is called; every call's context ends
+	// with it.
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 func (g *Guard) setup() {
@@ -60,6 +64,7 @@ func (g *Guard) setup() {
 		}
 		g.pending = &pendingCalls{byID: map[string]pendingCall{}}
 		g.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
+		g.stopping, g.stop = context.WithCancel(context.Background())
 	})
 }
 
@@ -135,6 +140,9 @@ func (g *Guard) Audit(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		cs.requestID = rec.RequestID
 		ctx = context.WithValue(audit.WithRecord(ctx, rec), callKey{}, cs)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(g.stopping, cancel)()
 
 		res, err := next(ctx, method, req)
 
@@ -230,6 +238,17 @@ func (g *Guard) writeUnanswered(rec *audit.Record) {
 	if err := g.Log.Append(rec); err != nil {
 		g.Diag.Error().Err(err).Str("tool", rec.Tool).Msg("audit line not written")
 	}
+}
+
+// Cancel cancels every call still running, as if its client had cancelled
+// it: a tool waiting for a vCenter task stops waiting (cancelling the task
+// where vCenter allows) and the call writes its audit line. Calls that
+// start later are cancelled at once. The HTTP transport calls it once it
+// has stopped serving: a call still running then has nobody to answer, and
+// closing its MCP session would wait for it forever.
+func (g *Guard) Cancel() {
+	g.setup()
+	g.stop()
 }
 
 // Close writes the lines of confirmations still waiting for an answer. Call

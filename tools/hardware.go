@@ -89,7 +89,11 @@ func modifyVMResources(d Deps) Tool {
 		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (resourcesResult, string, error) {
 			if plan.cpu {
 				if err := vc.SetCPUCount(ctx, vm.ID, plan.cpuCount); err != nil {
-					return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d vCPUs", what, plan.cpuCount), err, "check the VM with get_vm_details; nothing was changed")
+					next := "check the VM with get_vm_details; nothing was changed"
+					if maybeApplied(err) {
+						next = "check the VM's CPU count with get_vm_details before trying again: the change may have been applied"
+					}
+					return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d vCPUs", what, plan.cpuCount), err, next)
 				}
 				result.CPUCount, result.Changed = plan.cpuCount, true
 			}
@@ -98,6 +102,9 @@ func modifyVMResources(d Deps) Tool {
 					done := "nothing was changed"
 					if plan.cpu {
 						done = fmt.Sprintf("the CPU count was already changed to %d", plan.cpuCount)
+					}
+					if maybeApplied(err) {
+						done += "; the memory change may have been applied"
 					}
 					return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d MiB", what, plan.memMiB), err, "check the VM with get_vm_details; "+done)
 				}

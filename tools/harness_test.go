@@ -23,7 +23,7 @@ import (
 // session is one test's world: a simulated vCenter, the real server with
 // the real guard, and an MCP client connected in memory.
 type session struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *vcentersim.Server
 	cs    *mcp.ClientSession
 	audit *syncBuffer
@@ -46,6 +46,7 @@ type setup struct {
 	clientOpts   func(*mcp.ClientOptions)
 	auditWriter  func(*syncBuffer) *audit.Log
 	pollInterval time.Duration
+	vcenterCfg   func(*vcenter.Config)
 }
 
 type option func(*setup)
@@ -62,6 +63,10 @@ func withClientOptions(f func(*mcp.ClientOptions)) option {
 func withAuditLog(f func(*syncBuffer) *audit.Log) option {
 	return func(s *setup) { s.auditWriter = f }
 }
+
+// withVCenterConfig edits the vCenter client's configuration (timeout,
+// retries, body limit) before the pool is built.
+func withVCenterConfig(f func(*vcenter.Config)) option { return func(s *setup) { s.vcenterCfg = f } }
 
 // withRole runs the session with a token mapped to role; extra roles may be
 // defined in rolesToTools (JSON).
@@ -81,7 +86,7 @@ func withElicitation(h func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitRes
 	return func(s *setup) { s.elicit = h }
 }
 
-func newSession(t *testing.T, opts ...option) *session {
+func newSession(t testing.TB, opts ...option) *session {
 	t.Helper()
 	st := setup{mode: vcenter.ModeAPI, rps: 1000, burst: 1000}
 	for _, o := range opts {
@@ -91,10 +96,14 @@ func newSession(t *testing.T, opts ...option) *session {
 	t.Cleanup(sim.Close)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(sim.CACertPEM())
-	pool, err := vcenter.NewPool(vcenter.Config{
+	vcfg := vcenter.Config{
 		Host: sim.Host(), User: sim.User(), Password: sim.Password(), Mode: st.mode, RootCAs: roots,
 		Backoff: 0, MaxBackoff: time.Millisecond, TaskPollInterval: st.pollInterval, Log: zerolog.Nop(),
-	}, nil)
+	}
+	if st.vcenterCfg != nil {
+		st.vcenterCfg(&vcfg)
+	}
+	pool, err := vcenter.NewPool(vcfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

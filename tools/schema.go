@@ -93,9 +93,6 @@ func (s *schema) between(name string, lo, hi float64) {
 	p.Minimum, p.Maximum = &lo, &hi
 }
 
-// atLeast sets a numeric property's minimum.
-func (s *schema) atLeast(name string, lo float64) { s.prop(name).Minimum = &lo }
-
 // maxLen bounds a string property, or each string of an array property.
 func (s *schema) maxLen(name string, n int) {
 	p := s.prop(name)
@@ -110,8 +107,11 @@ func (s *schema) maxLen(name string, n int) {
 // does: a misspelt "confirm" or "remove_children" must not be ignored.
 func strictArgs(raw json.RawMessage, in *jsonschema.Schema) error {
 	var args map[string]json.RawMessage
-	if len(raw) == 0 || json.Unmarshal(raw, &args) != nil {
-		return nil // the SDK has already validated the shape
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil //nolint:nilerr // not an object: the SDK's schema validation has refused it already
 	}
 	var unknown []string
 	for k := range args {

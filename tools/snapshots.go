@@ -8,9 +8,11 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -117,6 +119,9 @@ func createVMSnapshot(d Deps) Tool {
 		if strings.TrimSpace(in.SnapshotName) == "" {
 			return nil, snapshotTaskOut{}, argErrorf("snapshot_name must not be blank")
 		}
+		if !plainText(in.SnapshotName) {
+			return nil, snapshotTaskOut{}, argErrorf("snapshot_name must be plain text: no control characters, line breaks or invisible characters")
+		}
 		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
 		if err != nil {
 			return nil, snapshotTaskOut{}, err
@@ -130,11 +135,11 @@ func createVMSnapshot(d Deps) Tool {
 		}
 		task, err := vc.CreateSnapshot(ctx, vm.ID, vcenter.SnapshotSpec{Name: in.SnapshotName, Description: in.Description, Memory: in.Memory, Quiesce: in.Quiesce})
 		if err != nil {
-			return nil, snapshotTaskOut{}, fail(what, err, "")
+			return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
 		}
 		t, err := waitTask(ctx, d, req, vc, task)
 		if err != nil {
-			return nil, snapshotTaskOut{}, fail(what, err, "")
+			return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
 		}
 		out := snapshotTaskOut{VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{t.ResultID, in.SnapshotName}, TaskID: task}
 		out.Summary = fmt.Sprintf("snapshot %q (%s) of %s (%s) created", in.SnapshotName, t.ResultID, vm.Name, vm.ID)
@@ -180,10 +185,38 @@ func waitTask(ctx context.Context, d Deps, req *mcp.CallToolRequest, vc VCenter,
 		}
 		audit.NoteTask(ctx, task, state)
 		return t, fmt.Errorf("cancelled by the client; vCenter task %s was %s", task, strings.ReplaceAll(string(state), "_", " "))
-	default:
+	case t.State == vcenter.TaskError:
 		audit.NoteTask(ctx, task, audit.TaskError)
 		return t, err
+	default:
+		// Reading the task failed, not the task: it may still complete.
+		audit.NoteTask(ctx, task, audit.TaskLeftRunning)
+		return t, &taskNotFollowedError{task: task, err: err}
 	}
+}
+
+// taskNotFollowedError is a task that was started but could not be read to
+// its end: vCenter may still complete it.
+type taskNotFollowedError struct {
+	task string
+	err  error
+}
+
+func (e *taskNotFollowedError) Error() string {
+	return fmt.Sprintf("vCenter task %s was started, but reading its state failed (%v); it may still complete", e.task, e.err)
+}
+
+func (e *taskNotFollowedError) Unwrap() error { return e.err }
+
+// snapshotNext is the next step after a snapshot request whose effect is
+// unknown: it may have reached vCenter, or its task may still run. The
+// snapshot tree shows the outcome; get_vm_details does not.
+func snapshotNext(err error) string {
+	var nf *taskNotFollowedError
+	if errors.As(err, &nf) || maybeApplied(err) {
+		return "check with list_vm_snapshots whether it took effect before trying again"
+	}
+	return ""
 }
 
 // --- revert_vm_snapshot ---
@@ -228,10 +261,10 @@ func revertVMSnapshot(d Deps) Tool {
 			what := fmt.Sprintf("revert %s (%s) to %s", vm.Name, vm.ID, snap.ID)
 			task, err := vc.RevertSnapshot(ctx, snap.ID, in.SuppressPowerOn)
 			if err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, "")
+				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
 			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, "")
+				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
 			summary := fmt.Sprintf("%s (%s) reverted to snapshot %q (%s)", vm.Name, vm.ID, snap.Name, snap.ID)
 			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
@@ -276,10 +309,10 @@ func deleteVMSnapshot(d Deps) Tool {
 			what := fmt.Sprintf("delete %s of %s (%s)", snap.ID, vm.Name, vm.ID)
 			task, err := vc.RemoveSnapshot(ctx, snap.ID, in.RemoveChildren)
 			if err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, "")
+				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
 			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, "")
+				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
 			summary := fmt.Sprintf("snapshot %q (%s) of %s (%s) deleted", snap.Name, snap.ID, vm.Name, vm.ID)
 			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
@@ -348,6 +381,16 @@ func descendants(all []vcenter.Snapshot, id string) int {
 		}
 	}
 	return n
+}
+
+// plainText reports whether s has no control characters, line or
+// paragraph separators, or invisible format characters (bidirectional
+// overrides, zero-width): a name stored in vCenter that would read
+// differently, or not at all, in the vSphere Client and in these results.
+func plainText(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)
+	}) < 0
 }
 
 func truncate(s string, n int) string {

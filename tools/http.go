@@ -1,0 +1,917 @@
+package tools
+
+// The shared mode: the same server, guard, policy and audit, served over
+// MCP Streamable HTTP to many users at once. Each HTTP request carries its
+// caller's bearer token; the token resolves to a role through the same
+// policy as the stdio launch token, and that identity travels with each
+// JSON-RPC message to the Guard (see [HTTPServer.Identify]). Requests that
+// never reach MCP (no or unknown token, a foreign Origin or Host) are
+// refused here and audited here, so the audit log still has one line per
+// refused call.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
+)
+
+// Defaults of [HTTPConfig], applied to zero fields by [NewHTTPServer].
+const (
+	// DefaultHTTPHost is loopback: listening anywhere else is an explicit
+	// choice. (The Python seed defaulted to 0.0.0.0.)
+	DefaultHTTPHost = "127.0.0.1"
+	// DefaultHTTPPort is the Python seed's SERVER_PORT default.
+	DefaultHTTPPort = 8000
+	// DefaultMCPPath is the Python seed's MCP_PATH default.
+	DefaultMCPPath = "/mcp"
+	// DefaultMaxBodyBytes bounds a request body: tool arguments are small.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultReadTimeout bounds reading one request body.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout bounds one POST's response, tool call included.
+	DefaultWriteTimeout = 10 * time.Minute
+	// DefaultShutdownTimeout bounds the wait for in-flight calls at shutdown.
+	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultSessionIdleTimeout closes a stateful MCP session nobody used
+	// for this long.
+	DefaultSessionIdleTimeout = 30 * time.Minute
+)
+
+// Paths of the health endpoints; they need no token.
+const (
+	HealthzPath = "/healthz"
+	ReadyzPath  = "/readyz"
+)
+
+// Fixed limits of the HTTP server.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// readyCacheTTL collapses readiness probes: every load balancer and
+	// replica probing every few seconds must not turn into as many vCenter
+	// requests.
+	readyCacheTTL = 5 * time.Second
+	readyTimeout  = 10 * time.Second
+	// Refused requests are audited at most this often per client address,
+	// so that an unauthenticated flood cannot fill the audit disk; beyond
+	// it they get 429 and no line.
+	refusalRPS   = 5
+	refusalBurst = 20
+	// realm is the WWW-Authenticate realm.
+	realm = "vsphere-mcp-pro"
+)
+
+// HTTPConfig configures the Streamable HTTP transport. Zero fields take the
+// Default… values. Durations are wall-clock.
+type HTTPConfig struct {
+	// Host and Port are where to listen (SERVER_HOST, SERVER_PORT). Port 0
+	// picks a free port, which the start-up log line reports.
+	Host string
+	Port int
+	// Path is the MCP endpoint (MCP_PATH).
+	Path string
+	// TLSCert and TLSKey are PEM files (SERVER_TLS_CERT, SERVER_TLS_KEY):
+	// both or neither. They are read once, at [NewHTTPServer].
+	TLSCert, TLSKey string
+	// AllowedOrigins are the browser origins ("https://app.example.com")
+	// allowed to call (SERVER_ALLOWED_ORIGINS). Requests without an Origin
+	// header (every non-browser MCP client) are not affected; loopback
+	// origins are allowed on loopback connections.
+	AllowedOrigins []string
+	// AllowedHosts are the Host header values accepted besides loopback
+	// names ("mcp.example.com" or "mcp.example.com:8443";
+	// SERVER_ALLOWED_HOSTS). Empty: loopback connections need a loopback
+	// Host, others are not checked (a start-up warning says so).
+	AllowedHosts []string
+	// Stateless serves every request with a fresh MCP session, so that
+	// replicas behind a load balancer need no session affinity
+	// (SERVER_STATELESS). Server-to-client requests are then impossible:
+	// confirmations use confirm: true, or the 2026-07-28 retry (which needs
+	// one approval key on every replica).
+	Stateless bool
+	// MaxBodyBytes bounds a request body (SERVER_MAX_BODY_BYTES); larger
+	// ones get 413.
+	MaxBodyBytes int64
+	// ReadTimeout bounds reading a request body (SERVER_READ_TIMEOUT_S).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the response to one POST, the tool call included
+	// (SERVER_WRITE_TIMEOUT_S). The standalone event stream (GET) has none.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the wait for in-flight calls when the context
+	// of [HTTPServer.Serve] ends (SERVER_SHUTDOWN_TIMEOUT_S).
+	ShutdownTimeout time.Duration
+	// SessionIdleTimeout closes a stateful session unused for this long
+	// (SERVER_SESSION_IDLE_TIMEOUT_S).
+	SessionIdleTimeout time.Duration
+	// Ready reports whether vCenter can be used; /readyz calls it (at most
+	// every few seconds) and reports 503 while it fails. Nil: always ready.
+	// [VCenterProbe] builds one.
+	Ready func(ctx context.Context) error
+	// SDKLog receives the go-sdk transport's own log; nil discards it.
+	SDKLog *slog.Logger
+}
+
+func (c *HTTPConfig) defaults() {
+	if c.Host == "" {
+		c.Host = DefaultHTTPHost
+	}
+	if c.Path == "" {
+		c.Path = DefaultMCPPath
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.SessionIdleTimeout == 0 {
+		c.SessionIdleTimeout = DefaultSessionIdleTimeout
+	}
+}
+
+// HTTPServer serves one [mcp.Server] over Streamable HTTP, with a bearer
+// token per request, Origin and Host checks, body limits, health endpoints
+// and graceful shutdown. It is an [http.Handler]; [HTTPServer.Serve] and
+// [HTTPServer.ListenAndServe] run it with timeouts and TLS.
+type HTTPServer struct {
+	cfg     HTTPConfig
+	srv     *mcp.Server
+	guard   *Guard
+	anon    http.Handler // the go-sdk handler, for requests without a token
+	authed  http.Handler // the same behind auth.RequireBearerToken
+	tls     *tls.Config
+	origins map[string]bool
+	hosts   []string // normalised: "name" or "name:port"
+
+	refusals *policy.Limiter
+
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
+
+	draining    atomic.Bool
+	inflight    inflight
+	streams     context.Context // ends the standalone event streams at shutdown
+	stopStreams context.CancelFunc
+	served      atomic.Bool
+	addr        chan net.Addr // the listening address, once known
+}
+
+// identityKey carries the resolved identity from [HTTPServer.ServeHTTP] to
+// the token verifier, and identityExtra carries it on in the go-sdk's
+// TokenInfo to [HTTPServer.Identify].
+type identityKey struct{}
+
+const identityExtra = "vsphere-mcp-pro/identity"
+
+// errNoHTTPIdentity is what Identify reports for a request that did not
+// come through [HTTPServer.ServeHTTP].
+var errNoHTTPIdentity = errors.New("the request carries no HTTP identity")
+
+// NewHTTPServer checks cfg and returns the HTTP front of srv, which must
+// have been built by [NewServer] with g. It installs [HTTPServer.Identify]
+// as g.Identify: over HTTP the caller is the bearer token of each request.
+// The warnings are for the operator's stderr (an exposed address, no TLS,
+// no Host check); the error is a configuration mistake.
+//
+// Security: NewHTTPServer refuses to listen beyond loopback while the
+// policy lets anyone in (AUTH_ENFORCE=false, or --simulate without a
+// policy): every tool would be open to the network.
+func NewHTTPServer(srv *mcp.Server, g *Guard, cfg HTTPConfig) (*HTTPServer, []string, error) {
+	if srv == nil || g == nil || g.Policy == nil || g.Log == nil {
+		return nil, nil, errors.New("http: a server and a guard with policy and audit log are required")
+	}
+	cfg.defaults()
+	var problems, warnings []string
+	if !strings.HasPrefix(cfg.Path, "/") || cfg.Path == HealthzPath || cfg.Path == ReadyzPath || strings.ContainsAny(cfg.Path, "?# ") {
+		problems = append(problems, fmt.Sprintf("MCP_PATH=%q: give a path starting with / other than %s and %s", cfg.Path, HealthzPath, ReadyzPath))
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		problems = append(problems, fmt.Sprintf("SERVER_PORT=%d: give 1 to 65535 (0 picks a free port)", cfg.Port))
+	}
+	if cfg.MaxBodyBytes < 1024 {
+		problems = append(problems, fmt.Sprintf("SERVER_MAX_BODY_BYTES=%d: give at least 1024", cfg.MaxBodyBytes))
+	}
+	for name, d := range map[string]time.Duration{
+		"SERVER_READ_TIMEOUT_S": cfg.ReadTimeout, "SERVER_WRITE_TIMEOUT_S": cfg.WriteTimeout,
+		"SERVER_SHUTDOWN_TIMEOUT_S": cfg.ShutdownTimeout, "SERVER_SESSION_IDLE_TIMEOUT_S": cfg.SessionIdleTimeout,
+	} {
+		if d < 0 {
+			problems = append(problems, fmt.Sprintf("%s: give a positive number of seconds", name))
+		}
+	}
+	h := &HTTPServer{cfg: cfg, srv: srv, guard: g, origins: map[string]bool{}, addr: make(chan net.Addr, 1)}
+	for _, o := range cfg.AllowedOrigins {
+		if strings.TrimSpace(o) == "" {
+			continue
+		}
+		n, err := normalizeOrigin(strings.TrimSpace(o))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("SERVER_ALLOWED_ORIGINS: %q: %v", o, err))
+			continue
+		}
+		h.origins[n] = true
+	}
+	for _, s := range cfg.AllowedHosts {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		n, err := normalizeHostEntry(strings.TrimSpace(s))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("SERVER_ALLOWED_HOSTS: %q: %v", s, err))
+			continue
+		}
+		h.hosts = append(h.hosts, n)
+	}
+	switch {
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		problems = append(problems, "SERVER_TLS_CERT and SERVER_TLS_KEY: set both (PEM certificate chain and its key) or neither")
+	case cfg.TLSCert != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("SERVER_TLS_CERT/SERVER_TLS_KEY: %v", err))
+		}
+		h.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	exposed := !isLoopbackName(cfg.Host)
+	// Policy.Resolve accepts the empty token only when AUTH_ENFORCE is off.
+	_, err := g.Policy.Resolve("")
+	open := err == nil
+	if exposed && open {
+		problems = append(problems, fmt.Sprintf("SERVER_HOST=%s with no token required (AUTH_ENFORCE=false, or --simulate without a policy) would open every tool to the network: "+
+			"configure TOKENS_TO_ROLES or POLICY_FILE, or listen on 127.0.0.1", cfg.Host))
+	}
+	if len(problems) > 0 {
+		return nil, nil, errors.New(strings.Join(problems, "\n"))
+	}
+	if exposed {
+		what := "interface " + cfg.Host
+		if isUnspecified(cfg.Host) {
+			what = "ALL interfaces"
+		}
+		warnings = append(warnings, fmt.Sprintf("SERVER_HOST=%s: listening on %s; anyone who can reach it and holds a token acts with the vCenter service account", cfg.Host, what))
+		if h.tls == nil {
+			warnings = append(warnings, "no SERVER_TLS_CERT/SERVER_TLS_KEY: bearer tokens cross the network in clear text unless a TLS proxy sits in front")
+		}
+		if len(h.hosts) == 0 {
+			warnings = append(warnings, "SERVER_ALLOWED_HOSTS is empty: the Host header is checked only on loopback connections; list the names clients use")
+		}
+	}
+	if open {
+		warnings = append(warnings, "no token is required on "+cfg.Host+": every local process may call every tool")
+	}
+
+	h.refusals, _ = policy.NewLimiter(true, refusalRPS, refusalBurst)
+	h.streams, h.stopStreams = context.WithCancel(context.Background())
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		Stateless:      cfg.Stateless,
+		Logger:         cfg.SDKLog,
+		SessionTimeout: cfg.SessionIdleTimeout,
+		// ServeHTTP checks Host itself, with SERVER_ALLOWED_HOSTS (which
+		// the SDK's fixed rule would refuse behind a local proxy) and with
+		// an audit line.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        cfg.MaxBodyBytes,
+	})
+	h.anon = sdk
+	// RequireBearerToken puts the TokenInfo in the go-sdk's request context,
+	// from where the SDK copies it to every JSON-RPC message of the request
+	// and binds each stateful session to its creator's UserID (a session
+	// id used with another token gets 403).
+	h.authed = auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		id, ok := r.Context().Value(identityKey{}).(policy.Identity)
+		if !ok {
+			return nil, auth.ErrInvalidToken
+		}
+		return &auth.TokenInfo{UserID: id.TokenFP, Extra: map[string]any{identityExtra: id}}, nil
+	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(sdk)
+	g.setup()
+	g.Identify = h.Identify
+	return h, warnings, nil
+}
+
+// Identify is the Guard's Identify over HTTP: the identity resolved from
+// the bearer token of the HTTP request that carried this message. It fails
+// for a request that did not come through [HTTPServer.ServeHTTP].
+func (h *HTTPServer) Identify(_ context.Context, req mcp.Request) (policy.Identity, error) {
+	extra := req.GetExtra()
+	if extra == nil || extra.Header == nil {
+		return policy.Identity{}, errNoHTTPIdentity
+	}
+	if ti := extra.TokenInfo; ti != nil {
+		if id, ok := ti.Extra[identityExtra].(policy.Identity); ok {
+			return id, nil
+		}
+		return policy.Identity{}, errNoHTTPIdentity
+	}
+	// No token reached the SDK: ServeHTTP lets that through only when the
+	// policy accepts the empty token. Ask it again rather than assume.
+	return h.guard.Policy.Resolve("")
+}
+
+// ServeHTTP routes /healthz, /readyz and the MCP path; everything else is
+// 404.
+func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case h.cfg.Path:
+		h.serveMCP(w, r)
+	case HealthzPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case ReadyzPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.serveReady(w)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveMCP is the MCP endpoint: body, Host and Origin, token, then the
+// go-sdk handler.
+func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rc := http.NewResponseController(w)
+	var body []byte
+	if r.Method == http.MethodPost && r.Body != nil {
+		// The body is read here, under its own deadline, so that the
+		// connection's read deadline can be lifted for the call: a read
+		// deadline passing during a long call would cancel its context.
+		_ = rc.SetReadDeadline(start.Add(h.cfg.ReadTimeout))
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		_ = rc.SetReadDeadline(time.Time{})
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			var ne net.Error
+			switch {
+			case errors.As(err, &tooBig):
+				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+			case errors.As(err, &ne) && ne.Timeout():
+				http.Error(w, "request body not received in time", http.StatusRequestTimeout)
+			default:
+				http.Error(w, "request body could not be read", http.StatusBadRequest)
+			}
+			return
+		}
+		body = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+	}
+
+	token, tokErr := bearerToken(r.Header)
+	id, resolveErr := h.guard.Policy.Resolve(token)
+	if tokErr == nil && resolveErr != nil && token == "" {
+		tokErr = errMissingToken
+	}
+	fp := policy.Fingerprint(token)
+	if why := h.checkHostOrigin(r); why != "" {
+		// Security: a browser page on another origin (DNS rebinding, a
+		// cross-site request) is refused even with a valid token, and the
+		// token's owner is named in the audit line.
+		if resolveErr != nil || tokErr != nil {
+			id = policy.Identity{}
+		}
+		h.refuse(w, r, start, body, id.Role, fp, http.StatusForbidden, why, "")
+		return
+	}
+	switch {
+	case tokErr != nil:
+		h.refuse(w, r, start, body, "", fp, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
+		return
+	case resolveErr != nil:
+		h.refuse(w, r, start, body, "", fp, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
+		return
+	}
+
+	switch r.Method {
+	case http.MethodGet:
+		// The standalone event stream lives as long as the session: no
+		// write deadline, but it ends when shutdown begins, since it would
+		// otherwise hold the server open until the shutdown timeout.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(h.streams, cancel)
+		defer stop()
+		r = r.WithContext(ctx)
+	case http.MethodPost:
+		h.inflight.add()
+		defer h.inflight.done()
+		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+	default:
+		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+	}
+	if token == "" {
+		h.anon.ServeHTTP(w, r)
+		return
+	}
+	h.authed.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+}
+
+// Errors of bearerToken, worded for the WWW-Authenticate challenge.
+var (
+	errMissingToken   = errors.New("no bearer token: send Authorization: Bearer <token>")
+	errMalformedToken = errors.New("malformed Authorization header: send Authorization: Bearer <token>")
+	errUnknownToken   = errors.New("unknown token")
+)
+
+// bearerToken returns the token of the Authorization header, "" when there
+// is none, and errMalformedToken for any other scheme or shape. It parses
+// as auth.RequireBearerToken does, so both agree on the token.
+func bearerToken(hdr http.Header) (string, error) {
+	values := hdr.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", errMalformedToken
+	}
+	fields := strings.Fields(values[0])
+	if len(fields) != 2 || !strings.EqualFold(fields[0], "bearer") {
+		return "", errMalformedToken
+	}
+	return fields[1], nil
+}
+
+// challenge is the WWW-Authenticate value for a refused token (RFC 6750
+// §3: no error code when none was sent).
+func challenge(err error) string {
+	switch {
+	case errors.Is(err, errMissingToken):
+		return fmt.Sprintf("Bearer realm=%q", realm)
+	case errors.Is(err, errMalformedToken):
+		return fmt.Sprintf("Bearer realm=%q, error=\"invalid_request\", error_description=\"malformed Authorization header\"", realm)
+	}
+	return fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\", error_description=\"unknown token\"", realm)
+}
+
+// refuse answers a request that does not reach MCP and writes its audit
+// line, with decision denied_role: the closed set of audit decisions has
+// no better word for "not let in", and the error says why.
+//
+// Security: the line names the token by its fingerprint only, never the
+// token; the request's arguments are not recorded, since nobody known sent
+// them.
+func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, role, fp string, status int, why, wwwAuth string) {
+	from := remoteIP(r)
+	if ok, wait := h.refusals.Allow(from); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		http.Error(w, "too many refused requests from this address", http.StatusTooManyRequests)
+		h.guard.Diag.Debug().Str("from", from).Int("status", status).Msg("refused request not audited: over the refusal rate")
+		return
+	}
+	tool, client := peekRPC(body)
+	rec := &audit.Record{
+		TS: start, Tool: tool, Decision: string(policy.DeniedRole), OK: false,
+		Error: fmt.Sprintf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
+		Role:  role, TokenFP: fp, VCenter: h.guard.VCenter, Client: client,
+		RequestID: h.guard.prefix + "h" + strconv.FormatUint(h.guard.seq.Add(1), 10),
+	}
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	if err := h.guard.Log.Append(rec); err != nil {
+		h.guard.Diag.Error().Err(err).Str("request_id", rec.RequestID).Msg("audit line not written")
+	}
+	h.guard.Diag.Info().Int("status", status).Str("from", from).Str("token_fp", fp).Str("reason", why).Msg("refused HTTP request")
+	if wwwAuth != "" {
+		w.Header().Set("WWW-Authenticate", wwwAuth)
+	}
+	http.Error(w, http.StatusText(status)+": "+why, status)
+}
+
+// peekRPC names what a refused body asked for: the tool of a tools/call,
+// else the JSON-RPC method; and the client, when it introduced itself.
+func peekRPC(body []byte) (string, audit.Client) {
+	type message struct {
+		Method string `json:"method"`
+		Params struct {
+			Name       any `json:"name"`
+			ClientInfo *struct {
+				Name    any `json:"name"`
+				Version any `json:"version"`
+			} `json:"clientInfo"`
+		} `json:"params"`
+	}
+	var m message
+	if err := json.Unmarshal(body, &m); err != nil {
+		var batch []message
+		if json.Unmarshal(body, &batch) != nil || len(batch) == 0 {
+			return "", audit.Client{}
+		}
+		m = batch[0]
+	}
+	tool := m.Method
+	if name, ok := m.Params.Name.(string); ok && m.Method == "tools/call" {
+		tool = name
+	}
+	var c audit.Client
+	if ci := m.Params.ClientInfo; ci != nil {
+		n, _ := ci.Name.(string)
+		v, _ := ci.Version.(string)
+		c = audit.Client{Name: truncate(n, 64), Version: truncate(v, 32)}
+	}
+	return truncate(tool, 64), c
+}
+
+// checkHostOrigin returns why the request's Host or Origin is refused, or
+// "" when both pass. See docs/http.md for the policy.
+//
+// Security: the MCP specification requires HTTP servers to validate Origin
+// against DNS rebinding: a page on evil.example whose name resolves to
+// 127.0.0.1 reaches this server from the user's browser with Host and
+// Origin evil.example.
+func (h *HTTPServer) checkHostOrigin(r *http.Request) string {
+	local := arrivedOnLoopback(r)
+	name, _, _ := splitHost(r.Host)
+	hostOK := isLoopbackName(name) || h.hostAllowed(r.Host) || (len(h.hosts) == 0 && !local)
+	if !hostOK {
+		return fmt.Sprintf("Host %q is not allowed (add it to SERVER_ALLOWED_HOSTS)", truncate(r.Host, 100))
+	}
+	origins := r.Header.Values("Origin")
+	if len(origins) == 0 {
+		return "" // not a browser: nothing to rebind
+	}
+	o := origins[0]
+	if len(origins) > 1 || o == "null" {
+		return fmt.Sprintf("Origin %q is not allowed", truncate(o, 100))
+	}
+	n, err := normalizeOrigin(o)
+	if err != nil {
+		return fmt.Sprintf("Origin %q is not allowed", truncate(o, 100))
+	}
+	if h.origins[n] {
+		return ""
+	}
+	u, _ := url.Parse(n)
+	if local && isLoopbackName(u.Hostname()) && isLoopbackName(name) {
+		return "" // a local tool (an inspector on localhost) on a local server
+	}
+	return fmt.Sprintf("Origin %q is not allowed (add it to SERVER_ALLOWED_ORIGINS)", truncate(o, 100))
+}
+
+func (h *HTTPServer) hostAllowed(host string) bool {
+	name, port, err := splitHost(host)
+	if err != nil {
+		return false
+	}
+	for _, a := range h.hosts {
+		if a == name || (port != "" && a == name+":"+port) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHost splits a Host header into a lower-case name (without brackets
+// or trailing dot) and its port ("" when absent).
+func splitHost(host string) (name, port string, err error) {
+	name = host
+	if h, p, e := net.SplitHostPort(host); e == nil {
+		name, port = h, p
+	} else if strings.Contains(strings.Trim(host, "[]"), ":") && !strings.HasPrefix(host, "[") {
+		return "", "", e // a bare IPv6 address must be bracketed
+	}
+	name = strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
+	if name == "" {
+		return "", "", errors.New("empty host")
+	}
+	return name, port, nil
+}
+
+// normalizeHostEntry checks one SERVER_ALLOWED_HOSTS entry.
+func normalizeHostEntry(s string) (string, error) {
+	if strings.Contains(s, "/") {
+		return "", errors.New("give a host name or host:port, without scheme or path")
+	}
+	name, port, err := splitHost(s)
+	if err != nil {
+		return "", err
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", errors.New("invalid port")
+		}
+		return name + ":" + port, nil
+	}
+	return name, nil
+}
+
+// normalizeOrigin returns scheme://host[:port] in lower case, without the
+// scheme's default port, or an error for anything that is not an http(s)
+// origin.
+func normalizeOrigin(s string) (string, error) {
+	if s == "*" {
+		return "", errors.New("* is not allowed: list each origin")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("want scheme://host[:port]")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", errors.New("want an http or https origin")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
+// isLoopbackName reports whether a host name or address is loopback.
+func isLoopbackName(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func isUnspecified(host string) bool {
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return host == "" || (err == nil && ip.IsUnspecified())
+}
+
+// arrivedOnLoopback reports whether the connection's local address is
+// loopback (the request came from this machine).
+func arrivedOnLoopback(r *http.Request) bool {
+	a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || a == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// remoteIP is the peer's address without port. Forwarding headers are not
+// trusted: any client can set them.
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// serveReady reports vCenter's login state, probing at most every
+// readyCacheTTL; concurrent probes wait for one.
+func (h *HTTPServer) serveReady(w http.ResponseWriter) {
+	type vcState struct {
+		Host  string `json:"host"`
+		State string `json:"state"` // logged_in, login_refused, unavailable, unknown
+	}
+	out := struct {
+		Status  string  `json:"status"` // ready, not_ready, shutting_down
+		VCenter vcState `json:"vcenter"`
+	}{Status: "ready", VCenter: vcState{Host: h.guard.VCenter, State: "unknown"}}
+	if h.draining.Load() {
+		out.Status = "shutting_down"
+		writeJSON(w, http.StatusServiceUnavailable, out)
+		return
+	}
+	if h.cfg.Ready == nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	h.readyMu.Lock()
+	if h.readyAt.IsZero() || time.Since(h.readyAt) >= readyCacheTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		h.readyErr = h.cfg.Ready(ctx)
+		cancel()
+		h.readyAt = time.Now()
+		if h.readyErr != nil {
+			h.guard.Diag.Warn().Err(h.readyErr).Str("vcenter", h.guard.VCenter).Msg("not ready")
+		}
+	}
+	err := h.readyErr
+	h.readyMu.Unlock()
+	switch {
+	case err == nil:
+		out.VCenter.State = "logged_in"
+		writeJSON(w, http.StatusOK, out)
+		return
+	case errors.Is(err, vcenter.ErrInvalidLogin) || errors.Is(err, vcenter.ErrUnauthenticated):
+		out.VCenter.State = "login_refused"
+	default:
+		out.VCenter.State = "unavailable"
+	}
+	// The reason stays in the server's log: /readyz needs no token.
+	out.Status = "not_ready"
+	writeJSON(w, http.StatusServiceUnavailable, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// VCenterProbe returns a readiness check for [HTTPConfig.Ready]: the
+// default vCenter answers a small authenticated request (its datacenter
+// list), logging in first if the shared session is not there yet.
+func VCenterProbe(get func(hostname string) (VCenter, error)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		vc, err := get("")
+		if err != nil {
+			return err
+		}
+		_, _, err = vc.ListDatacenters(ctx, vcenter.DatacenterFilter{})
+		return err
+	}
+}
+
+// ListenAndServe listens on Host:Port and runs [HTTPServer.Serve].
+func (h *HTTPServer) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(strings.Trim(h.cfg.Host, "[]"), strconv.Itoa(h.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on SERVER_HOST=%s SERVER_PORT=%d: %w", h.cfg.Host, h.cfg.Port, err)
+	}
+	return h.Serve(ctx, ln)
+}
+
+// Serve serves on ln (TLS when configured) until ctx ends, then shuts down
+// gracefully: /readyz turns 503 and the listener closes; in-flight calls
+// run to completion (within ShutdownTimeout, after which they are cut off)
+// while their clients' event streams stay open to carry progress and
+// results; then the standalone event streams end and the MCP sessions
+// close. Serve returns once nothing is running, so the caller can log out
+// of vCenter and close the audit log next. It may be called once.
+func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
+	if !h.served.CompareAndSwap(false, true) {
+		ln.Close()
+		return errors.New("http: Serve called twice")
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         h.tls,
+		ErrorLog:          log.New(diagWriter{h}, "", 0),
+	}
+	closed := make(chan struct{})
+	hs.RegisterOnShutdown(func() { // runs once the listener is closed
+		h.guard.Diag.Info().Int("calls", h.inflight.count()).Msg("stopped accepting connections; finishing in-flight calls")
+		close(closed)
+	})
+	scheme := "http"
+	if h.tls != nil {
+		scheme = "https"
+	}
+	h.addr <- ln.Addr()
+	h.guard.Diag.Info().Str("url", scheme+"://"+ln.Addr().String()+h.cfg.Path).Bool("stateless", h.cfg.Stateless).Msg("serving MCP over HTTP")
+	errc := make(chan error, 1)
+	go func() {
+		if h.tls != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		h.stopStreams()
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	h.guard.Diag.Info().Dur("timeout", h.cfg.ShutdownTimeout).Msg("shutting down")
+	h.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), h.cfg.ShutdownTimeout)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- hs.Shutdown(sctx) }()
+	select {
+	case <-h.inflight.idle():
+	case <-sctx.Done():
+	}
+	// Only now: a client whose event stream drops may give up its session,
+	// and with it the answer to a call still running.
+	h.stopStreams()
+	var err error
+	<-closed
+	if serr := <-shut; serr != nil {
+		hs.Close()
+		err = fmt.Errorf("http shutdown: calls still running after %s were cut off", h.cfg.ShutdownTimeout)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("http: %w", serr)
+	}
+	// Calls still running now were cut off, or their clients left: end
+	// them (each writes its audit line), since closing a session waits for
+	// its calls.
+	h.guard.Cancel()
+	for ss := range h.srv.Sessions() {
+		ss.Close()
+	}
+	h.guard.Diag.Info().Msg("HTTP server stopped")
+	return err
+}
+
+// inflight counts the POSTs being served, so that shutdown can tell when
+// the last call has answered.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil until idle asks
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 && f.zero != nil {
+		close(f.zero)
+		f.zero = nil
+	}
+}
+
+func (f *inflight) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// idle returns a channel closed when no POST is being served.
+func (f *inflight) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if f.zero == nil {
+		f.zero = make(chan struct{})
+	}
+	return f.zero
+}
+
+// Addr returns the address Serve listens on, waiting until it is known or
+// ctx ends.
+func (h *HTTPServer) Addr(ctx context.Context) (net.Addr, error) {
+	select {
+	case a := <-h.addr:
+		h.addr <- a
+		return a, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// diagWriter sends net/http's own messages (TLS handshake errors and the
+// like) to the diagnostic log.
+type diagWriter struct{ h *HTTPServer }
+
+func (d diagWriter) Write(p []byte) (int, error) {
+	d.h.guard.Diag.Warn().Str("http", strings.TrimSpace(string(p))).Msg("http server")
+	return len(p), nil
+}
