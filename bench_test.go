@@ -122,7 +122,7 @@ func BenchmarkGetVMDetails(b *testing.B) {
 				req, _ := http.NewRequest(http.MethodGet, sim.URL+"/api/vcenter/vm/vm-76", nil)
 				req.Header.Set("vmware-api-session-id", token)
 				resp, err := sim.Client().Do(req)
-				if err != nil || resp.StatusCode != 200 {
+				if err != nil || resp.StatusCode != http.StatusOK {
 					b.Fatal(err, resp)
 				}
 				var v map[string]any

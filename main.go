@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -91,6 +92,23 @@ type config struct {
 	RateBurst     int      `env:"RATE_LIMIT_BURST" envDefault:"10"`
 	AuditLogPath  string   `env:"AUDIT_LOG_PATH"`
 	LogLevel      string   `env:"LOG_LEVEL" envDefault:"info"`
+
+	// serve --http (docs/http.md). SERVER_PORT and MCP_PATH keep the seed's
+	// defaults; SERVER_HOST does not: the seed listened on 0.0.0.0.
+	ServerHost      string   `env:"SERVER_HOST" envDefault:"127.0.0.1"`
+	ServerPort      int      `env:"SERVER_PORT" envDefault:"8000"`
+	MCPPath         string   `env:"MCP_PATH" envDefault:"/mcp"`
+	TLSCert         string   `env:"SERVER_TLS_CERT"`
+	TLSKey          string   `env:"SERVER_TLS_KEY"`
+	AllowedOrigins  []string `env:"SERVER_ALLOWED_ORIGINS" envSeparator:","`
+	HTTPHosts       []string `env:"SERVER_ALLOWED_HOSTS" envSeparator:","`
+	Stateless       bool     `env:"SERVER_STATELESS" envDefault:"false"`
+	MaxBodyBytes    int      `env:"SERVER_MAX_BODY_BYTES" envDefault:"1048576"`
+	ReadTimeoutS    float64  `env:"SERVER_READ_TIMEOUT_S" envDefault:"30"`
+	WriteTimeoutS   float64  `env:"SERVER_WRITE_TIMEOUT_S" envDefault:"600"`
+	ShutdownTimeout float64  `env:"SERVER_SHUTDOWN_TIMEOUT_S" envDefault:"30"`
+	SessionIdleS    float64  `env:"SERVER_SESSION_IDLE_TIMEOUT_S" envDefault:"1800"`
+	ApprovalKeyFile string   `env:"APPROVAL_KEY_FILE"`
 }
 
 // policyConfigured reports whether any policy variable is set.
@@ -178,6 +196,7 @@ func envProblems(err error) []string {
 // cli is the parsed command line.
 type cli struct {
 	simulate bool
+	http     bool     // serve --http
 	cmd      string   // "", call, tools, version, doctor, audit, serve
 	args     []string // the subcommand's arguments
 }
@@ -189,6 +208,10 @@ commands:
   call TOOL ['{json}']   run one tool through the full pipeline and print its result
   tools                  list the tools this token may use
   doctor                 check configuration, DNS, TCP, TLS, login, VI/JSON, role and audit sink
+  audit verify FILE      check an audit log's hash chain: OK with the line count and last hash,
+                         or the first edited, missing or reordered line (exit 1)
+  serve [--http]         the MCP server: on stdin/stdout, or with --http over Streamable HTTP
+                         on SERVER_HOST:SERVER_PORT (default 127.0.0.1:8000) for a team (docs/http.md)
   version                print version, commit and Go version
 
 --simulate runs against an embedded simulated vCenter 8 (no credentials needed).
@@ -206,6 +229,8 @@ func parseCLI(args []string) (cli, error) {
 			c.cmd = "version"
 		case a == "--help" || a == "-help" || a == "-h" || a == "help":
 			c.cmd = "help"
+		case a == "--http" || a == "-http":
+			c.http = true
 		case c.cmd == "" && !strings.HasPrefix(a, "-"):
 			c.cmd = a
 		case c.cmd != "" && !strings.HasPrefix(a, "--"):
@@ -215,9 +240,12 @@ func parseCLI(args []string) (cli, error) {
 		}
 	}
 	switch c.cmd {
-	case "", "call", "tools", "version", "help", "doctor":
+	case "", "call", "tools", "version", "help", "doctor", "serve", "audit":
 	default:
 		return c, fmt.Errorf("unknown command %q", c.cmd)
+	}
+	if c.http && c.cmd != "serve" {
+		return c, errors.New("--http goes with serve: vsphere-mcp-pro [--simulate] serve --http")
 	}
 	return c, nil
 }
@@ -236,6 +264,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
 		return exitOK
+	case "audit":
+		return runAudit(c.args, stdout, stderr)
 	}
 	if c.cmd == "doctor" {
 		return runDoctor(ctx, c.simulate, environ, stdout)
@@ -248,7 +278,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	lvl, _ := zerolog.ParseLevel(strings.ToLower(cfg.LogLevel))
 	log := zerolog.New(stderr).Level(lvl).With().Timestamp().Logger()
 
-	app, err := start(ctx, cfg, c.simulate, log, stderr)
+	app, err := start(ctx, cfg, c.simulate, c.http, log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: %v\n", err)
 		return exitUsage
@@ -260,6 +290,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return app.callTool(ctx, c.args, stdout, stderr)
 	case "tools":
 		return app.listTools(ctx, stdout, stderr)
+	}
+	if c.http {
+		return app.serveHTTP(ctx, cfg, stderr)
 	}
 	log.Info().Str("version", version).Str("vcenter", app.pool.Default()).Str("role", app.ident.Role).Msg("serving MCP on stdio")
 	err = app.server.Run(ctx, &mcp.IOTransport{Reader: nopCloser{stdin}, Writer: nopWriteCloser{stdout}})
@@ -282,7 +315,11 @@ type app struct {
 
 // start builds everything from the configuration: the vCenter pool (or the
 // simulator), the policy and identity, the audit log and the MCP server.
-func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, stderr io.Writer) (_ *app, err error) {
+//
+// With httpMode (serve --http) no launch token is resolved: each HTTP
+// request brings its own, and tools.NewHTTPServer replaces the guard's
+// Identify.
+func start(ctx context.Context, cfg config, simulate, httpMode bool, log zerolog.Logger, stderr io.Writer) (_ *app, err error) {
 	a := &app{log: log}
 	defer func() {
 		if err != nil {
@@ -315,16 +352,25 @@ func start(ctx context.Context, cfg config, simulate bool, log zerolog.Logger, s
 		a.audit = audit.New(stderr, audit.WithScrubber(scrub))
 	}
 
-	approver, err := policy.NewApprover(nil, 10*time.Minute)
+	approvalKey, err := readApprovalKey(cfg.ApprovalKeyFile)
 	if err != nil {
 		return nil, err
+	}
+	approver, err := policy.NewApprover(approvalKey, 10*time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
 	}
 	pol, catalog, err := buildPolicy(cfg, simulate, a.pool, approver, log, stderr)
 	if err != nil {
 		return nil, err
 	}
-	if a.ident, err = pol.Resolve(string(cfg.Token)); err != nil {
-		return nil, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", err)
+	switch {
+	case httpMode && cfg.Token != "":
+		fmt.Fprintln(stderr, "vsphere-mcp-pro: warning: VSPHERE_MCP_TOKEN is ignored by serve --http: each request brings its own bearer token")
+	case !httpMode:
+		if a.ident, err = pol.Resolve(string(cfg.Token)); err != nil {
+			return nil, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", err)
+		}
 	}
 	limiter, err := policy.NewLimiter(cfg.RateLimit, cfg.RateRPS, cfg.RateBurst)
 	if err != nil {
@@ -444,6 +490,67 @@ func (a *app) close() {
 	}
 }
 
+// serveHTTP runs `serve --http`: the same server, guard, policy and audit
+// behind Streamable HTTP, each request identified by its bearer token. It
+// returns after a graceful shutdown; run's deferred close then logs out of
+// vCenter and closes the audit log.
+func (a *app) serveHTTP(ctx context.Context, cfg config, stderr io.Writer) int {
+	hs, warnings, err := tools.NewHTTPServer(a.server, a.guard, tools.HTTPConfig{
+		Host: cfg.ServerHost, Port: cfg.ServerPort, Path: cfg.MCPPath,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+		AllowedOrigins: cfg.AllowedOrigins, AllowedHosts: cfg.HTTPHosts,
+		Stateless: cfg.Stateless, MaxBodyBytes: int64(cfg.MaxBodyBytes),
+		ReadTimeout: seconds(cfg.ReadTimeoutS), WriteTimeout: seconds(cfg.WriteTimeoutS),
+		ShutdownTimeout: seconds(cfg.ShutdownTimeout), SessionIdleTimeout: seconds(cfg.SessionIdleS),
+		Ready:  tools.VCenterProbe(func(h string) (tools.VCenter, error) { return a.pool.Get(h) }),
+		SDKLog: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: configuration:\n%s\n", indent(err.Error()))
+		return exitUsage
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
+	}
+	if cfg.Stateless && cfg.ApprovalKeyFile == "" {
+		fmt.Fprintln(stderr, "vsphere-mcp-pro: warning: SERVER_STATELESS=true without APPROVAL_KEY_FILE: an approval given on one replica is refused by the others; give every replica the same key file")
+	}
+	if err := hs.ListenAndServe(ctx); err != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// readApprovalKey reads APPROVAL_KEY_FILE: the HMAC key that signs
+// confirmation approvals, shared by replicas so that an approval given on
+// one verifies on another. None: a random key per process.
+//
+// Security: the key lets its holder forge approvals, so the file must not
+// be readable by others nor writable by anyone but its owner. Group read
+// is allowed: Kubernetes secret volumes with fsGroup are 0440.
+func readApprovalKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o027 != 0 {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: mode %04o lets others read it or group or others write it; run: chmod 600 %s", perm, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
+	}
+	key := bytes.TrimSpace(b)
+	if len(key) < 32 {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %d bytes, want at least 32 (e.g. openssl rand -hex 32 > %s)", len(key), path)
+	}
+	return key, nil
+}
+
 // runDoctor runs `doctor`: every check, one line each, non-zero exit on
 // any failure. A configuration error is reported, not fatal.
 func runDoctor(ctx context.Context, simulate bool, environ []string, stdout io.Writer) int {
@@ -484,6 +591,42 @@ func runDoctor(ctx context.Context, simulate bool, environ []string, stdout io.W
 	}
 	fmt.Fprintln(stdout, "\nsome checks failed: fix the lines marked ✘ (or skipped) and run doctor again")
 	return exitFailed
+}
+
+// runAudit runs `audit verify FILE`: it checks the hash chain of an audit
+// log and prints OK with the line count and the last line's hash, or the
+// first line that breaks the chain. Exit 0 when intact, 1 when broken or
+// unreadable, 2 on a usage error or a file that cannot be opened. It needs
+// no configuration and contacts no vCenter.
+func runAudit(args []string, stdout, stderr io.Writer) int {
+	const use = "usage: vsphere-mcp-pro audit verify FILE"
+	if len(args) != 2 || args[0] != "verify" {
+		fmt.Fprintln(stderr, use)
+		return exitUsage
+	}
+	path := args[1]
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify: %v\n%s\n", err, use)
+		return exitUsage
+	}
+	defer f.Close()
+	rep, err := audit.Verify(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify %s: %v\n", path, err)
+		return exitFailed
+	}
+	if !rep.Intact {
+		fmt.Fprintf(stdout, "%s: BROKEN at %s\n(%d lines read; the chain is intact before that line)\n", path, rep.First, rep.Lines)
+		return exitFailed
+	}
+	if rep.Lines == 0 {
+		fmt.Fprintf(stdout, "%s: OK, empty\n", path)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "%s: OK, %d lines, chain intact\nlast hash %s\n(keep this hash elsewhere: lines removed from the end leave an intact chain, but change it)\n",
+		path, rep.Lines, rep.LastHash)
+	return exitOK
 }
 
 // setVariables names the configuration variables set in environ.

@@ -31,7 +31,7 @@ var binary = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(dir, "vsphere-mcp-pro")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	return bin, nil
 })
