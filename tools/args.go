@@ -43,6 +43,12 @@ type vmRef struct {
 	Name string `json:"name"`
 }
 
+// label names an object in a sentence: its name quoted, then its id.
+//
+// Security: names come from vCenter and may hold text aimed at the model;
+// quoted, they read as data, not as part of the sentence.
+func label(name, id string) string { return fmt.Sprintf("%q (%s)", name, id) }
+
 // argError is a mistake in the arguments; the audit line records the call
 // as invalid_args.
 type argError struct{ msg string }

@@ -102,7 +102,7 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 		}
 		return &mcp.CallToolResult{
 			InputRequests: mcp.InputRequestMap{elicitID: &mcp.ElicitParams{
-				Message:         fmt.Sprintf("Allow %s? It will %s. Current state of %s (%s): %s.", req.Params.Name, pv.Change, pv.Target.Name, pv.Target.ID, pv.Target.State),
+				Message:         fmt.Sprintf("Allow %s? It will %s. Current state of %s: %s.", req.Params.Name, pv.Change, label(pv.Target.Name, pv.Target.ID), pv.Target.State),
 				RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}},
 			}},
 			RequestState: state,

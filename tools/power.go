@@ -63,11 +63,11 @@ func (p powerTool) build(d Deps) Tool {
 		out := powerOut{VM: vmRef{vm.ID, vm.Name}, Before: string(vm.PowerState), After: string(after), Changed: done}
 		switch {
 		case done && out.Before == out.After: // guest operations return before the guest acts
-			out.Summary = fmt.Sprintf("%s: requested for %s (%s); the guest acts on its own, the VM is %s now (check with get_vm_details)", p.title, vm.Name, vm.ID, out.After)
+			out.Summary = fmt.Sprintf("%s: requested for %s; the guest acts on its own, the VM is %s now (check with get_vm_details)", p.title, label(vm.Name, vm.ID), out.After)
 		case done:
-			out.Summary = fmt.Sprintf("%s (%s): %s → %s", vm.Name, vm.ID, out.Before, out.After)
+			out.Summary = fmt.Sprintf("%s: %s → %s", label(vm.Name, vm.ID), out.Before, out.After)
 		default:
-			out.Summary = fmt.Sprintf("%s (%s) is already %s; nothing changed", vm.Name, vm.ID, out.After)
+			out.Summary = fmt.Sprintf("%s is already %s; nothing changed", label(vm.Name, vm.ID), out.After)
 		}
 		return nil, out, nil
 	})
@@ -83,9 +83,9 @@ func hardPower(ctx context.Context, vc VCenter, vm vcenter.VMSummary, a vcenter.
 	case errors.Is(err, vcenter.ErrAlreadyInDesiredState):
 		return after, false, nil
 	case errors.Is(err, vcenter.ErrNotAllowedInCurrentState) && next != "":
-		return "", false, fail(fmt.Sprintf("%s %s (%s)", a, vm.Name, vm.ID), err, next)
+		return "", false, fail(fmt.Sprintf("%s %s", a, label(vm.Name, vm.ID)), err, next)
 	}
-	return "", false, fail(fmt.Sprintf("%s %s (%s)", a, vm.Name, vm.ID), err, "")
+	return "", false, fail(fmt.Sprintf("%s %s", a, label(vm.Name, vm.ID)), err, "")
 }
 
 func powerOnVM(d Deps) Tool {
@@ -120,7 +120,7 @@ func restartVM(d Deps) Tool {
 		description: "Hard reset of a running VM; prefer reboot_vm_guest. Inverse: none.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
-				return "", false, fmt.Errorf("%s (%s) is %s and a reset needs a running VM. Next: use power_on_vm", vm.Name, vm.ID, vm.PowerState)
+				return "", false, fmt.Errorf("%s is %s and a reset needs a running VM. Next: use power_on_vm", label(vm.Name, vm.ID), vm.PowerState)
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerReset, vcenter.PoweredOn, "check the state with get_vm_details; power_on_vm starts a VM that is off")
 		},
@@ -136,7 +136,7 @@ func suspendVM(d Deps) Tool {
 			case vcenter.Suspended:
 				return vcenter.Suspended, false, nil
 			case vcenter.PoweredOff:
-				return "", false, fmt.Errorf("%s (%s) is powered off and cannot be suspended. Next: nothing to do, or power_on_vm to start it", vm.Name, vm.ID)
+				return "", false, fmt.Errorf("%s is powered off and cannot be suspended. Next: nothing to do, or power_on_vm to start it", label(vm.Name, vm.ID))
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerSuspend, vcenter.Suspended, "check the state with get_vm_details")
 		},
@@ -152,7 +152,7 @@ func shutdownVMGuest(d Deps) Tool {
 			case vcenter.PoweredOff:
 				return vcenter.PoweredOff, false, nil
 			case vcenter.Suspended:
-				return "", false, fmt.Errorf("%s (%s) is suspended, so its guest cannot shut down. Next: power_on_vm to resume it first, or power_off_vm for a hard power off", vm.Name, vm.ID)
+				return "", false, fmt.Errorf("%s is suspended, so its guest cannot shut down. Next: power_on_vm to resume it first, or power_off_vm for a hard power off", label(vm.Name, vm.ID))
 			}
 			if err := guestOp(ctx, vc, vm, vcenter.GuestShutdown, "power_off_vm for a hard power off (the guest does not save its work)"); err != nil {
 				return "", false, err
@@ -168,7 +168,7 @@ func rebootVMGuest(d Deps) Tool {
 		description: "Clean guest restart via VMware Tools (else restart_vm). Inverse: none.",
 		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
-				return "", false, fmt.Errorf("%s (%s) is %s, so its guest cannot reboot. Next: power_on_vm", vm.Name, vm.ID, vm.PowerState)
+				return "", false, fmt.Errorf("%s is %s, so its guest cannot reboot. Next: power_on_vm", label(vm.Name, vm.ID), vm.PowerState)
 			}
 			if err := guestOp(ctx, vc, vm, vcenter.GuestReboot, "restart_vm for a hard reset (the guest does not save its work)"); err != nil {
 				return "", false, err
@@ -182,7 +182,7 @@ func rebootVMGuest(d Deps) Tool {
 // for it. vCenter answers SERVICE_UNAVAILABLE when Tools is not running;
 // both the check and that answer produce the same advice.
 func guestOp(ctx context.Context, vc VCenter, vm vcenter.VMSummary, a vcenter.GuestAction, hard string) error {
-	what := fmt.Sprintf("%s %s (%s)", a, vm.Name, vm.ID)
+	what := fmt.Sprintf("%s %s", a, label(vm.Name, vm.ID))
 	noTools := fmt.Errorf("%s: VMware Tools is not running in the guest, so a clean %s cannot be asked. Next: use %s, or start VMware Tools in the guest and try again", what, a, hard)
 	g, err := vc.GetGuestPower(ctx, vm.ID)
 	if err != nil {

@@ -75,7 +75,7 @@ func listVMSnapshots(d Deps) Tool {
 		}
 		snaps, err := vc.ListSnapshots(ctx, vm.ID)
 		if err != nil {
-			return nil, listVMSnapshotsOut{}, fail(fmt.Sprintf("list snapshots of %s (%s)", vm.Name, vm.ID), err, "")
+			return nil, listVMSnapshotsOut{}, fail(fmt.Sprintf("list snapshots of %s", label(vm.Name, vm.ID)), err, "")
 		}
 		out := listVMSnapshotsOut{VM: vmRef{vm.ID, vm.Name}, Count: len(snaps), Snapshots: make([]snapshotItem, 0, len(snaps))}
 		for _, s := range snaps {
@@ -126,7 +126,7 @@ func createVMSnapshot(d Deps) Tool {
 		if err != nil {
 			return nil, snapshotTaskOut{}, err
 		}
-		what := fmt.Sprintf("snapshot %s (%s)", vm.Name, vm.ID)
+		what := fmt.Sprintf("snapshot %s", label(vm.Name, vm.ID))
 		if in.Quiesce && vm.PowerState == vcenter.PoweredOn {
 			g, err := vc.GetGuestPower(ctx, vm.ID)
 			if err == nil && !g.ToolsRunning() {
@@ -142,7 +142,7 @@ func createVMSnapshot(d Deps) Tool {
 			return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
 		}
 		out := snapshotTaskOut{VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{t.ResultID, in.SnapshotName}, TaskID: task}
-		out.Summary = fmt.Sprintf("snapshot %q (%s) of %s (%s) created", in.SnapshotName, t.ResultID, vm.Name, vm.ID)
+		out.Summary = fmt.Sprintf("snapshot %q (%s) of %s created", in.SnapshotName, t.ResultID, label(vm.Name, vm.ID))
 		return nil, out, nil
 	})
 }
@@ -254,11 +254,11 @@ func revertVMSnapshot(d Deps) Tool {
 		}
 		pv := preview{
 			Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
-			Change: fmt.Sprintf("revert %s (%s) to snapshot %q (%s, taken %s); everything since is lost and the VM will be %s",
-				vm.Name, vm.ID, snap.Name, snap.ID, snap.Created.UTC().Format(time.RFC3339), after),
+			Change: fmt.Sprintf("revert %s to snapshot %q (%s, taken %s); everything since is lost and the VM will be %s",
+				label(vm.Name, vm.ID), snap.Name, snap.ID, snap.Created.UTC().Format(time.RFC3339), after),
 		}
 		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
-			what := fmt.Sprintf("revert %s (%s) to %s", vm.Name, vm.ID, snap.ID)
+			what := fmt.Sprintf("revert %s to %s", label(vm.Name, vm.ID), snap.ID)
 			task, err := vc.RevertSnapshot(ctx, snap.ID, in.SuppressPowerOn)
 			if err != nil {
 				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
@@ -266,7 +266,7 @@ func revertVMSnapshot(d Deps) Tool {
 			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
 				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
-			summary := fmt.Sprintf("%s (%s) reverted to snapshot %q (%s)", vm.Name, vm.ID, snap.Name, snap.ID)
+			summary := fmt.Sprintf("%s reverted to snapshot %q (%s)", label(vm.Name, vm.ID), snap.Name, snap.ID)
 			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
 		})
 	})
@@ -296,7 +296,7 @@ func deleteVMSnapshot(d Deps) Tool {
 		if err != nil {
 			return nil, confirmOut[snapshotTaskOut]{}, err
 		}
-		change := fmt.Sprintf("delete snapshot %q (%s) of %s (%s)", snap.Name, snap.ID, vm.Name, vm.ID)
+		change := fmt.Sprintf("delete snapshot %q (%s) of %s", snap.Name, snap.ID, label(vm.Name, vm.ID))
 		if n := descendants(all, snap.ID); n > 0 {
 			if in.RemoveChildren {
 				change += fmt.Sprintf(" and the %d snapshot(s) below it", n)
@@ -306,7 +306,7 @@ func deleteVMSnapshot(d Deps) Tool {
 		}
 		pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: change}
 		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
-			what := fmt.Sprintf("delete %s of %s (%s)", snap.ID, vm.Name, vm.ID)
+			what := fmt.Sprintf("delete %s of %s", snap.ID, label(vm.Name, vm.ID))
 			task, err := vc.RemoveSnapshot(ctx, snap.ID, in.RemoveChildren)
 			if err != nil {
 				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
@@ -314,7 +314,7 @@ func deleteVMSnapshot(d Deps) Tool {
 			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
 				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
 			}
-			summary := fmt.Sprintf("snapshot %q (%s) of %s (%s) deleted", snap.Name, snap.ID, vm.Name, vm.ID)
+			summary := fmt.Sprintf("snapshot %q (%s) of %s deleted", snap.Name, snap.ID, label(vm.Name, vm.ID))
 			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
 		})
 	})
@@ -340,7 +340,7 @@ func findSnapshot(ctx context.Context, vc VCenter, vm vcenter.VMSummary, ref sna
 	}
 	all, err := vc.ListSnapshots(ctx, vm.ID)
 	if err != nil {
-		return vcenter.Snapshot{}, nil, fail(fmt.Sprintf("read snapshots of %s (%s)", vm.Name, vm.ID), err, "")
+		return vcenter.Snapshot{}, nil, fail(fmt.Sprintf("read snapshots of %s", label(vm.Name, vm.ID)), err, "")
 	}
 	var matches []vcenter.Snapshot
 	for _, s := range all {
@@ -355,19 +355,19 @@ func findSnapshot(ctx context.Context, vc VCenter, vm vcenter.VMSummary, ref sna
 	case len(matches) == 1:
 		return matches[0], all, nil
 	case len(all) == 0:
-		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshots. Next: create_vm_snapshot takes one", vm.Name, vm.ID)
+		return vcenter.Snapshot{}, nil, argErrorf("%s has no snapshots. Next: create_vm_snapshot takes one", label(vm.Name, vm.ID))
 	case len(matches) == 0 && ref.SnapshotID != "":
-		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshot %s. Next: list_vm_snapshots shows its snapshots", vm.Name, vm.ID, ref.SnapshotID)
+		return vcenter.Snapshot{}, nil, argErrorf("%s has no snapshot %s. Next: list_vm_snapshots shows its snapshots", label(vm.Name, vm.ID), ref.SnapshotID)
 	case len(matches) == 0 && ref.SnapshotName != "":
-		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no snapshot named %q (names are exact). Next: list_vm_snapshots shows its snapshots", vm.Name, vm.ID, ref.SnapshotName)
+		return vcenter.Snapshot{}, nil, argErrorf("%s has no snapshot named %q (names are exact). Next: list_vm_snapshots shows its snapshots", label(vm.Name, vm.ID), ref.SnapshotName)
 	case len(matches) == 0:
-		return vcenter.Snapshot{}, nil, argErrorf("%s (%s) has no current snapshot. Next: give snapshot_id; list_vm_snapshots shows them", vm.Name, vm.ID)
+		return vcenter.Snapshot{}, nil, argErrorf("%s has no current snapshot. Next: give snapshot_id; list_vm_snapshots shows them", label(vm.Name, vm.ID))
 	}
 	var cands []string
 	for _, m := range matches {
 		cands = append(cands, fmt.Sprintf("%s (taken %s)", m.ID, m.Created.UTC().Format(time.RFC3339)))
 	}
-	return vcenter.Snapshot{}, nil, argErrorf("%d snapshots of %s (%s) are named %q: %s. Next: call again with snapshot_id", len(matches), vm.Name, vm.ID, ref.SnapshotName, strings.Join(cands, "; "))
+	return vcenter.Snapshot{}, nil, argErrorf("%d snapshots of %s are named %q: %s. Next: call again with snapshot_id", len(matches), label(vm.Name, vm.ID), ref.SnapshotName, strings.Join(cands, "; "))
 }
 
 // descendants counts the snapshots below id in a pre-order list.

@@ -160,10 +160,10 @@ func (e *AmbiguousError) Error() string {
 		b.WriteString(c.ID)
 		var where []string
 		if c.Datacenter != "" {
-			where = append(where, "datacenter "+c.Datacenter)
+			where = append(where, fmt.Sprintf("datacenter %q", c.Datacenter))
 		}
 		if c.Folder != "" {
-			where = append(where, "folder "+c.Folder)
+			where = append(where, fmt.Sprintf("folder %q", c.Folder))
 		}
 		if len(where) > 0 {
 			fmt.Fprintf(&b, " (%s)", strings.Join(where, ", "))
