@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -352,7 +351,7 @@ func start(ctx context.Context, cfg config, simulate, httpMode bool, log zerolog
 		a.audit = audit.New(stderr, audit.WithScrubber(scrub))
 	}
 
-	approvalKey, err := readApprovalKey(cfg.ApprovalKeyFile)
+	approvalKey, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +405,7 @@ func vcenterConfig(cfg config, log zerolog.Logger) (vcenter.Config, error) {
 		vcfg.Retries = -1 // VCENTER_RETRIES=0 means none; the vcenter default is 3
 	}
 	if cfg.CABundle != "" {
-		pool, err := caPool(cfg.CABundle)
+		pool, err := vcenter.LoadCABundle(cfg.CABundle)
 		if err != nil {
 			return vcenter.Config{}, err
 		}
@@ -520,35 +519,6 @@ func (a *app) serveHTTP(ctx context.Context, cfg config, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// readApprovalKey reads APPROVAL_KEY_FILE: the HMAC key that signs
-// confirmation approvals, shared by replicas so that an approval given on
-// one verifies on another. None: a random key per process.
-//
-// Security: the key lets its holder forge approvals, so the file must not
-// be readable by others nor writable by anyone but its owner. Group read
-// is allowed: Kubernetes secret volumes with fsGroup are 0440.
-func readApprovalKey(path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o027 != 0 {
-		return nil, fmt.Errorf("APPROVAL_KEY_FILE: mode %04o lets others read it or group or others write it; run: chmod 600 %s", perm, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
-	}
-	key := bytes.TrimSpace(b)
-	if len(key) < 32 {
-		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %d bytes, want at least 32 (e.g. openssl rand -hex 32 > %s)", len(key), path)
-	}
-	return key, nil
 }
 
 // runDoctor runs `doctor`: every check, one line each, non-zero exit on
@@ -715,21 +685,6 @@ func textOf(res *mcp.CallToolResult) string {
 		}
 	}
 	return strings.Join(parts, "\n")
-}
-
-func caPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 func versionLine() string {

@@ -12,9 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"sync"
 	"time"
 )
+
+// minKeyLen is the shortest approval key accepted, in bytes.
+const minKeyLen = 32
 
 // Sentinel errors of [Approver.Verify].
 var (
@@ -79,11 +84,11 @@ func NewApprover(key []byte, ttl time.Duration) (*Approver, error) {
 		return nil, fmt.Errorf("approval ttl is %v, want a positive duration", ttl)
 	}
 	if key == nil {
-		key = make([]byte, 32)
+		key = make([]byte, minKeyLen)
 		rand.Read(key) // never fails; see crypto/rand.Read
 	}
-	if len(key) < 32 {
-		return nil, fmt.Errorf("approval key is %d bytes, want at least 32", len(key))
+	if len(key) < minKeyLen {
+		return nil, fmt.Errorf("approval key is %d bytes, want at least %d", len(key), minKeyLen)
 	}
 	return &Approver{
 		key:  bytes.Clone(key),
@@ -225,4 +230,34 @@ func canonicalArgs(raw json.RawMessage) ([]byte, error) {
 		return []byte("{}"), nil
 	}
 	return json.Marshal(args) // encoding/json sorts map keys at every depth
+}
+
+// LoadApprovalKey reads APPROVAL_KEY_FILE, the HMAC key that signs
+// approvals, shared by replicas so that an approval given on one verifies
+// on another. An empty path returns nil: a random key per process.
+//
+// Security: the key lets its holder forge approvals, so the file must not
+// be readable by others nor writable by anyone but its owner. Group read is
+// allowed: Kubernetes secret volumes with fsGroup are 0440. On Windows the
+// check is skipped (see checkNotShared).
+func LoadApprovalKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o027 != 0 {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: mode %04o lets others read it or group or others write it; run: chmod 600 %s", perm, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %w", err)
+	}
+	key := bytes.TrimSpace(b)
+	if len(key) < minKeyLen {
+		return nil, fmt.Errorf("APPROVAL_KEY_FILE: %d bytes, want at least %d (e.g. openssl rand -hex 32 > %s)", len(key), minKeyLen, path)
+	}
+	return key, nil
 }

@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,5 +251,40 @@ func TestApproverPeek(t *testing.T) {
 	clock = clock.Add(5 * time.Minute)
 	if _, err := a.Peek(state); !errors.Is(err, ErrStateExpired) {
 		t.Errorf("Peek(expired) = %v, want ErrStateExpired", err)
+	}
+}
+
+func TestLoadApprovalKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := strings.Repeat("k", 64)
+	if got, err := LoadApprovalKey(""); got != nil || err != nil {
+		t.Errorf("no file: %v, %v; want nil, nil", got, err)
+	}
+	if got, err := LoadApprovalKey(write("ok", key+"\n", 0o600)); err != nil || string(got) != key {
+		t.Errorf("0600: %q, %v", got, err)
+	}
+	if _, err := LoadApprovalKey(write("group-read", key, 0o640)); err != nil {
+		t.Errorf("0640 (Kubernetes secret with fsGroup): %v", err)
+	}
+	for name, mode := range map[string]os.FileMode{"world-read": 0o604, "group-write": 0o660} {
+		if _, err := LoadApprovalKey(write(name, key, mode)); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("%s: %v, want a refusal naming chmod", name, err)
+		}
+	}
+	if _, err := LoadApprovalKey(write("short", "abc", 0o600)); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("short key: %v", err)
+	}
+	if _, err := LoadApprovalKey(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file accepted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,6 +264,23 @@ func validHostName(h string) bool {
 		}
 	}
 	return true
+}
+
+// LoadCABundle returns the system roots plus the certificates of the PEM
+// file at path (VCENTER_CA_BUNDLE).
+func LoadCABundle(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // pathOf renders a request path and query for errors and logs.
