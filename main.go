@@ -689,8 +689,18 @@ func textOf(res *mcp.CallToolResult) string {
 
 func versionLine() string {
 	v, c, d := version, commit, date
-	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v = bi.Main.Version // go install …@vX.Y.Z
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version // go install …@vX.Y.Z, or a VCS pseudo-version
+		}
+		for _, kv := range bi.Settings { // stamped by go build in a git checkout
+			switch {
+			case kv.Key == "vcs.revision" && c == "":
+				c = kv.Value
+			case kv.Key == "vcs.time" && d == "":
+				d = kv.Value
+			}
+		}
 	}
 	if c == "" {
 		c = "unknown"
