@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -72,40 +74,48 @@ type Deps struct {
 // this list is the single place a tool is added.
 func All(d Deps) []Tool {
 	d.pages = newPageCache(8, 2*time.Minute)
-	catalog := []Tool{
+	constructors := []func(Deps) Tool{
 		// Inventory.
-		listVMs(d),
-		getVMDetails(d),
-		listHosts(d),
-		listDatastores(d),
-		listNetworks(d),
-		listDatacenters(d),
-		listClusters(d),
-		listResourcePools(d),
-		listFolders(d),
-		getDatastoreUsage(d),
-		getResourceUtilizationSummary(d),
+		listVMs,
+		getVMDetails,
+		listHosts,
+		listDatastores,
+		listNetworks,
+		listDatacenters,
+		listClusters,
+		listResourcePools,
+		listFolders,
+		getDatastoreUsage,
+		getResourceUtilizationSummary,
 		// Power.
-		powerOnVM(d),
-		powerOffVM(d),
-		restartVM(d),
-		suspendVM(d),
-		shutdownVMGuest(d),
-		rebootVMGuest(d),
+		powerOnVM,
+		powerOffVM,
+		restartVM,
+		suspendVM,
+		shutdownVMGuest,
+		rebootVMGuest,
 		// Snapshots.
-		listVMSnapshots(d),
-		createVMSnapshot(d),
-		revertVMSnapshot(d),
-		deleteVMSnapshot(d),
+		listVMSnapshots,
+		createVMSnapshot,
+		revertVMSnapshot,
+		deleteVMSnapshot,
 		// Lifecycle and hardware.
-		deleteVM(d),
-		modifyVMResources(d),
+		deleteVM,
+		modifyVMResources,
 		// Access.
-		whoami(d),
+		whoami,
 	}
-	for _, t := range catalog {
-		hostnameArg(t.Def, d.Hosts)
+	// Each constructor infers its schemas by reflection; they are
+	// independent, so they run side by side (start-up time).
+	catalog := make([]Tool, len(constructors))
+	var wg sync.WaitGroup
+	for i, build := range constructors {
+		wg.Go(func() {
+			catalog[i] = build(d)
+			hostnameArg(catalog[i].Def, d.Hosts)
+		})
 	}
+	wg.Wait()
 	return catalog
 }
 
@@ -139,10 +149,26 @@ func Policies(catalog []Tool) []policy.Tool {
 
 // Register adds every tool of the catalogue to srv. Which tools a caller
 // sees and may call is decided per request by [Guard].
+//
+// The SDK resolves and checks every schema as a tool is added, which is
+// most of the server's start-up time, so the tools are added from one
+// goroutine per CPU (adding is safe for concurrent use); tools/list orders
+// them by name whatever the order of adding.
 func Register(srv *mcp.Server, catalog []Tool) {
-	for _, t := range catalog {
-		t.add(srv)
+	var wg sync.WaitGroup
+	next := make(chan Tool)
+	for range min(runtime.GOMAXPROCS(0), len(catalog)) {
+		wg.Go(func() {
+			for t := range next {
+				t.add(srv)
+			}
+		})
 	}
+	for _, t := range catalog {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
 }
 
 // kind is what a tool does to vCenter, which fixes its annotations.
