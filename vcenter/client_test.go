@@ -786,3 +786,40 @@ func newBenchClient(b *testing.B, sim *vcentersim.Server) *Client {
 	b.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c
 }
+
+// TestGuestIdentityIsReadOnce: vCenter answers 503 for the guest identity of
+// a VM without VMware Tools; that optional read must not be retried (with
+// backoff) before the details come back.
+func TestGuestIdentityIsReadOnce(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI, func(c *Config) { c.Backoff, c.MaxBackoff = time.Millisecond, time.Millisecond })
+	d, err := c.GetVM(context.Background(), "vm-73") // powered off: no Tools
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Guest != nil {
+		t.Errorf("guest identity of a VM without Tools: %+v", d.Guest)
+	}
+	if n := sim.Counters().Routes["GET /api/vcenter/vm/{vm}/guest/identity"]; n != 1 {
+		t.Errorf("guest identity read %d times, want 1", n)
+	}
+}
+
+func TestNoVIJSONIsRemembered(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{Release: "8.0.0.0"})
+	c := newClient(t, sim, ModeAPI)
+	for range 3 {
+		if _, err := c.GetVM(context.Background(), "vm-76"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, r := range sim.Requests() {
+		if strings.HasPrefix(r.Path, "/sdk/") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d VI/JSON requests to a vCenter without it, want 1 (the discovery)", n)
+	}
+}

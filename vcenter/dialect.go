@@ -191,6 +191,12 @@ func (c *Client) vapi(ctx context.Context, method, rel string, q url.Values, bod
 	return c.vapiDo(ctx, r, out)
 }
 
+// vapiOptional reads an optional resource once, without retries; see
+// request.once.
+func (c *Client) vapiOptional(ctx context.Context, rel string, out any) error {
+	return c.vapiDo(ctx, request{method: http.MethodGet, path: c.dialect.path(rel), safe: true, once: true}, out)
+}
+
 func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 	tok, gen, err := c.sess.get(ctx)
 	if err != nil {

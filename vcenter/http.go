@@ -42,6 +42,11 @@ type request struct {
 	// may have reached vCenter is never re-sent, because vCenter may already
 	// have applied it (power, delete, reconfigure).
 	safe bool
+	// once sends a safe request a single time: for optional reads whose
+	// error answers are expected, such as guest identity, which vCenter
+	// refuses with 503 SERVICE_UNAVAILABLE whenever VMware Tools is not
+	// running; retrying that would only add the backoff to the call.
+	once bool
 }
 
 // response is vCenter's answer with its body read (and size-limited).
@@ -61,7 +66,7 @@ type progressKey struct{}
 func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	if r.safe {
+	if r.safe && !r.once {
 		ctx = context.WithValue(ctx, safeKey{}, true)
 	}
 	// Security: whether a failed POST, PATCH or DELETE may have been applied

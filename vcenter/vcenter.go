@@ -116,9 +116,12 @@ type Client struct {
 	names   *nameCache        // id → name for hosts, clusters, folders, networks
 	secrets *strings.Replacer // replaces the credentials in text from vCenter; see clean
 
-	vimMu  sync.Mutex // guards vimSt and closed
-	vimSt  *vimState  // VI/JSON discovery and session, set on first use
-	closed bool       // set by Close; guarded by vimMu
+	vimMu      sync.Mutex // guards vimSt and closed
+	vimSt      *vimState  // VI/JSON discovery and session, set on first use
+	discoverMu sync.Mutex // serialises VI/JSON discovery
+	// noVIJSONUntil caches the discovery of a vCenter without VI/JSON.
+	noVIJSONUntil time.Time
+	closed        bool // set by Close; guarded by vimMu
 }
 
 // New returns a client for cfg.Host. It sends nothing until the first call.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The VI/JSON API (vcenter-api.md §1.3, §3) lives under
@@ -98,25 +99,48 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	c.vimMu.Lock()
-	st, closed := c.vimSt, c.closed
+	st, closed, absent := c.vimSt, c.closed, time.Now().Before(c.noVIJSONUntil)
 	c.vimMu.Unlock()
-	if closed {
+	switch {
+	case closed:
 		return nil, errClosed
-	}
-	if st != nil {
+	case st != nil:
 		return st, nil
+	case absent:
+		return nil, ErrNoVIJSON
+	}
+	// One discovery at a time: concurrent calls (GetVM's parallel reads)
+	// wait for it and use its answer.
+	c.discoverMu.Lock()
+	defer c.discoverMu.Unlock()
+	c.vimMu.Lock()
+	st, absent = c.vimSt, time.Now().Before(c.noVIJSONUntil)
+	c.vimMu.Unlock()
+	switch {
+	case st != nil:
+		return st, nil
+	case absent:
+		return nil, ErrNoVIJSON
 	}
 	st, err := c.discover(ctx)
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	if errors.Is(err, ErrNoVIJSON) {
+		// vCenter 8.0 GA: ask again only after a while (an upgrade), not
+		// on every call that would like VI/JSON.
+		c.noVIJSONUntil = time.Now().Add(noVIJSONRecheck)
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.vimMu.Lock()
-	defer c.vimMu.Unlock()
 	if c.vimSt == nil { // another call may have discovered meanwhile
 		c.vimSt = st
 	}
 	return c.vimSt, nil
 }
+
+// noVIJSONRecheck is how long a vCenter without VI/JSON is believed.
+const noVIJSONRecheck = 10 * time.Minute
 
 // discover reads ServiceInstance content, which needs no session.
 func (c *Client) discover(ctx context.Context) (*vimState, error) {

@@ -128,7 +128,8 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 		vmPath    = "/vcenter/vm/" + vm
 	)
 	wg.Go(func() { infoErr = c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info) })
-	wg.Go(func() { guestErr = c.vapi(ctx, http.MethodGet, vmPath+"/guest/identity", nil, nil, &guest) })
+	// Optional: vCenter answers 503 whenever Tools is not running.
+	wg.Go(func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) })
 	wg.Go(func() { hostErr = c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "runtime", nil, &runtime) })
 	wg.Go(func() { parentErr = c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "parent", nil, &parent) })
 	wg.Wait()
