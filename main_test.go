@@ -29,7 +29,7 @@ var binary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "vsphere-mcp-pro")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".").CombinedOutput() // as releases are built
 	if err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
