@@ -207,12 +207,16 @@ func describeTLS(err error, host string) (detail, fix string) {
 		invalid  x509.CertificateInvalidError
 		verify   *tls.CertificateVerificationError
 	)
-	name, _, _ := net.SplitHostPort(host)
+	name, port, _ := net.SplitHostPort(host)
+	site := host
+	if port == "443" {
+		site = name
+	}
 	switch {
 	case errors.As(err, &unknown) && unknown.Cert != nil:
 		c := unknown.Cert
 		return fmt.Sprintf("certificate not trusted: subject %q, issuer %q", c.Subject.String(), c.Issuer.String()),
-			fmt.Sprintf("set VCENTER_CA_BUNDLE to a PEM file with the certificate of %q (vCenter serves its CA at https://%s/certs/download.zip)", c.Issuer.CommonName, name)
+			fmt.Sprintf("set VCENTER_CA_BUNDLE to a PEM file with the certificate of %q (vCenter serves its CA at https://%s/certs/download.zip)", c.Issuer.CommonName, site)
 	case errors.As(err, &hostname) && hostname.Certificate != nil:
 		c := hostname.Certificate
 		names := append(append([]string(nil), c.DNSNames...), ipStrings(c.IPAddresses)...)
