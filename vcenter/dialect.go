@@ -198,35 +198,52 @@ func (c *Client) vapiOptional(ctx context.Context, rel string, out any) error {
 }
 
 func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
-	tok, gen, err := c.sess.get(ctx)
+	resp, err := c.withSession(ctx, c.sess, r, c.vapiError)
+	if err != nil || !hasBody(resp, out) {
+		return err
+	}
+	raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
 	if err != nil {
 		return err
+	}
+	return decode(r.method, pathOf(r.path, r.query), raw, out)
+}
+
+// withSession sends r with the session's token and returns a 2xx answer,
+// or the error errOf decodes from any other. When vCenter answers that the
+// token is not authenticated (an expired session: UNAUTHENTICATED on /api
+// and /rest, NotAuthenticated on VI/JSON), it logs in again once and
+// replays r once.
+//
+// Security: an unauthenticated request was not run, so replaying it is safe
+// even for a POST; any other answer is final.
+func (c *Client) withSession(ctx context.Context, sess *session, r request, errOf func(request, *response) *APIError) (*response, error) {
+	tok, gen, err := sess.get(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		r.token = tok
 		resp, err := c.roundTrip(ctx, r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if resp.status/100 == 2 {
-			if out == nil || resp.status == http.StatusNoContent || len(bytes.TrimSpace(resp.body)) == 0 {
-				return nil
-			}
-			raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
-			if err != nil {
-				return err
-			}
-			return decode(r.method, pathOf(r.path, r.query), raw, out)
+			return resp, nil
 		}
-		e := c.vapiError(r, resp)
-		// UNAUTHENTICATED means vCenter did not run the call, so replaying
-		// it once with a fresh session is safe even for a POST.
+		e := errOf(r, resp)
 		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
-			return e
+			return nil, e
 		}
-		c.log.Info().Msg("vCenter session expired; logging in again")
-		if tok, gen, err = c.sess.renew(ctx, gen); err != nil {
-			return err
+		c.log.Info().Str("path", r.path).Msg("vCenter session expired; logging in again")
+		if tok, gen, err = sess.renew(ctx, gen); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// hasBody reports whether a successful answer carries a result to decode
+// into out.
+func hasBody(resp *response, out any) bool {
+	return out != nil && resp.status != http.StatusNoContent && len(bytes.TrimSpace(resp.body)) > 0
 }

@@ -1,7 +1,6 @@
 package vcenter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -280,31 +279,11 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 	if body != nil {
 		r.body = marshal(body)
 	}
-	tok, gen, err := sess.get(ctx)
-	if err != nil {
+	resp, err := c.withSession(ctx, sess, r, c.vimError)
+	if err != nil || !hasBody(resp, out) {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		r.token = tok
-		resp, err := c.roundTrip(ctx, r)
-		if err != nil {
-			return err
-		}
-		if resp.status/100 == 2 {
-			if out == nil || resp.status == http.StatusNoContent || len(bytes.TrimSpace(resp.body)) == 0 {
-				return nil
-			}
-			return decode(r.method, r.path, resp.body, out)
-		}
-		e := c.vimError(r, resp)
-		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
-			return e
-		}
-		c.log.Info().Msg("VI/JSON session expired; logging in again")
-		if tok, gen, err = sess.renew(ctx, gen); err != nil {
-			return err
-		}
-	}
+	return decode(r.method, r.path, resp.body, out)
 }
 
 // moRef is a VI/JSON ManagedObjectReference. It also accepts the boxed form
