@@ -645,13 +645,13 @@ func (a *app) callTool(ctx context.Context, args []string, stdout, stderr io.Wri
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if res.IsError {
-		_ = enc.Encode(map[string]any{"isError": true, "error": textOf(res)})
+		_ = enc.Encode(map[string]any{"isError": true, "error": tools.ResultText(res)})
 		return exitFailed
 	}
 	if res.StructuredContent != nil {
 		_ = enc.Encode(res.StructuredContent)
 	} else {
-		fmt.Fprintln(stdout, textOf(res))
+		fmt.Fprintln(stdout, tools.ResultText(res))
 	}
 	return exitOK
 }
@@ -675,16 +675,6 @@ func (a *app) listTools(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-34s %s\n", t.Name, strings.TrimSuffix(desc, "."))
 	}
 	return exitOK
-}
-
-func textOf(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if t, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, t.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
 }
 
 func versionLine() string {

@@ -30,6 +30,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -293,7 +294,7 @@ func TestEchoedCredentialsNeverLeak(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %s: %v", phase.name, name, err)
 			}
-			results.WriteString(textOf(res) + "\n") // decoded: escaped forms show as they would to a reader
+			results.WriteString(tools.ResultText(res) + "\n") // decoded: escaped forms show as they would to a reader
 		}
 		if sim.Counters().Faults == before {
 			t.Errorf("%s: no request was answered by the echo", phase.name)

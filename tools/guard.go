@@ -203,7 +203,7 @@ func (g *Guard) finish(rec *audit.Record, cs *callState, r *mcp.CallToolResult, 
 		case err != nil:
 			rec.Error = err.Error()
 		case r != nil && r.IsError:
-			rec.Error = resultText(r)
+			rec.Error = ResultText(r)
 		}
 		if rec.Decision == "" {
 			rec.Decision = string(policy.Allowed)
@@ -366,13 +366,19 @@ func errorResult(text string) *mcp.CallToolResult {
 	return r
 }
 
-func resultText(r *mcp.CallToolResult) string {
+// ResultText joins the text blocks of a result: the error for an error
+// result, the JSON of the structured content otherwise.
+func ResultText(r *mcp.CallToolResult) string {
+	var parts []string
 	for _, c := range r.Content {
 		if t, ok := c.(*mcp.TextContent); ok {
-			return t.Text
+			parts = append(parts, t.Text)
 		}
 	}
-	return "error without text"
+	if len(parts) == 0 && r.IsError {
+		return "error without text"
+	}
+	return strings.Join(parts, "\n")
 }
 
 func resultErr(r *mcp.CallToolResult) error {

@@ -246,15 +246,7 @@ func (s *session) vm(id string) vcentersim.VM {
 	return vm
 }
 
-func textOf(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if t, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, t.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
+func textOf(res *mcp.CallToolResult) string { return ResultText(res) }
 
 // syncBuffer is a bytes.Buffer safe for the audit writer and the test.
 type syncBuffer struct {
