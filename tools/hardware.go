@@ -68,7 +68,7 @@ func modifyVMResources(d Deps) Tool {
 		if err != nil {
 			return nil, zero, err
 		}
-		what := fmt.Sprintf("%s", label(vm.Name, vm.ID))
+		what := label(vm.Name, vm.ID)
 		cpu, err := vc.GetCPU(ctx, vm.ID)
 		if err != nil {
 			return nil, zero, fail("read CPU of "+what, err, "")
@@ -146,7 +146,7 @@ type resourcePlan struct {
 // planResources applies vCenter's rules for a CPU or memory change to the
 // VM's current configuration and explains a change that cannot be made.
 func planResources(vm vcenter.VMSummary, cpu vcenter.CPUInfo, mem vcenter.MemoryInfo, wantCPU int, wantMiB int64) (resourcePlan, error) {
-	what := fmt.Sprintf("%s", label(vm.Name, vm.ID))
+	what := label(vm.Name, vm.ID)
 	p := resourcePlan{live: vm.PowerState == vcenter.PoweredOn}
 	powerOff := fmt.Sprintf("shut %q down with shutdown_vm_guest (or power_off_vm), call modify_vm_resources again, then power_on_vm", vm.Name)
 	if vm.PowerState == vcenter.Suspended {

@@ -186,7 +186,7 @@ func deleteVM(d Deps) Tool {
 		if err != nil {
 			return nil, confirmOut[deleteVMResult]{}, err
 		}
-		what := fmt.Sprintf("%s", label(vm.Name, vm.ID))
+		what := label(vm.Name, vm.ID)
 		if vm.PowerState == vcenter.PoweredOn {
 			return nil, confirmOut[deleteVMResult]{}, fmt.Errorf("%s is powered on, and vCenter deletes only VMs that are off. Next: stop it with shutdown_vm_guest (clean) or power_off_vm (hard), then call delete_vm again", what)
 		}
