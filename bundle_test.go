@@ -31,6 +31,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 )
@@ -143,14 +144,14 @@ func readBundleJSON(t *testing.T, path string, v any) []string {
 func configVars(t *testing.T) map[string]bool {
 	t.Helper()
 	vars := map[string]bool{}
-	ct := reflect.TypeFor[config]()
+	ct := reflect.TypeFor[config.Env]()
 	for i := range ct.NumField() {
 		f := ct.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 		if name == "" {
 			continue
 		}
-		vars[name] = f.Type == reflect.TypeFor[secret]()
+		vars[name] = f.Type == reflect.TypeFor[config.Secret]()
 	}
 	if len(vars) == 0 {
 		t.Fatal("config has no env tags")
@@ -559,12 +560,12 @@ func TestBundleLaunch(t *testing.T) {
 	}{
 		{
 			name:   "token with the ops role",
-			values: map[string]any{"vcenter_host": "vcenter.invalid", "vcenter_password": password, "mcp_token": token, "policy_file": policyFile},
+			values: map[string]any{"vcenter_host": "vcenter.invalid", "vcenter_user": "svc-mcp@vsphere.local", "vcenter_password": password, "mcp_token": token, "policy_file": policyFile},
 			want:   want(func(tool tools.Tool) bool { return tool.Level <= policy.LevelOps }),
 		},
 		{
 			name: "read-only",
-			values: map[string]any{"vcenter_host": "vcenter.invalid", "vcenter_password": password, "mcp_token": token,
+			values: map[string]any{"vcenter_host": "vcenter.invalid", "vcenter_user": "svc-mcp@vsphere.local", "vcenter_password": password, "mcp_token": token,
 				"policy_file": policyFile, "read_only": true},
 			want: want(func(tool tools.Tool) bool { return tool.Def.Annotations.ReadOnlyHint }),
 		},

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"go/ast"
 	"go/build"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,11 +41,39 @@ func TestImportDirections(t *testing.T) {
 			[]string{module + "/vcenter", module + "/policy", module + "/audit"},
 			"doctor diagnoses through vcenter, policy and audit and knows nothing of MCP",
 		},
+		"config": {
+			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy"},
+			"config reads the command line and the environment with the parsers of the packages that own each format; it knows nothing of MCP",
+		},
 		"tools": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/google/jsonschema-go", "github.com/rs/zerolog",
 				module + "/vcenter", module + "/policy", module + "/audit"},
-			"tools is the MCP layer over vcenter, policy and audit; it does not reach the simulator",
+			"tools is the catalogue and the MCP adapter over vcenter, policy and audit; it does not reach the simulator, the transports or main's configuration",
 		},
+		"tools/transport": {
+			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/rs/zerolog",
+				module + "/tools", module + "/policy", module + "/audit", module + "/vcenter", module + "/config"},
+			"the transports carry MCP to the tools' server and reach the middleware only through its exported API; they decide nothing (policy does)",
+		},
+	}
+	// Every package of the module has a rule, so a new one cannot slip in
+	// unchecked; main (the root) may import anything.
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == "." {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "docs" || d.Name() == "bin" || d.Name() == "dist" {
+			return filepath.SkipDir
+		}
+		if _, err := build.ImportDir(path, 0); err == nil {
+			if _, ok := rules[filepath.ToSlash(path)]; !ok {
+				t.Errorf("package %s has no import rule: add one to this test and to STYLE.md's package map", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for dir, rule := range rules {
 		pkg, err := build.ImportDir(filepath.FromSlash(dir), 0)
@@ -74,4 +106,63 @@ func TestImportDirections(t *testing.T) {
 func isStdlib(path string) bool {
 	first, _, _ := strings.Cut(path, "/")
 	return !strings.Contains(first, ".")
+}
+
+// TestDecisionsComeFromPolicy: every decision value of the audit log is
+// produced by policy.Decide. No code outside package policy (tests aside)
+// names a decision constant, so none can make a decision of its own; the MCP
+// layer only reads Verdict.Decision and Verdict.Allowed().
+func TestDecisionsComeFromPolicy(t *testing.T) {
+	decisions := map[string]bool{}
+	pkg, err := build.ImportDir("policy", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(pkg.Dir, "decision.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if vs, ok := n.(*ast.ValueSpec); ok {
+			if id, ok := vs.Type.(*ast.Ident); ok && id.Name == "Decision" {
+				for _, name := range vs.Names {
+					decisions[name.Name] = true
+				}
+			}
+		}
+		return true
+	})
+	if len(decisions) < 8 {
+		t.Fatalf("found %d decision constants in policy/decision.go, want the whole vocabulary", len(decisions))
+	}
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" || path == "policy") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		file, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == "policy" && decisions[sel.Sel.Name] {
+				t.Errorf("%s: names policy.%s: decisions come from policy.Decide only", fset.Position(sel.Pos()), sel.Sel.Name)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -233,14 +234,29 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage, err: []string{`unknown command "frobnicate"`}},
 		{name: "no host", code: exitUsage, err: []string{"VCENTER_HOST is not set", "--simulate"}},
 		{name: "bad values", env: []string{"VCENTER_HOST=vc.example.com", "VCENTER_TIMEOUT_S=soon", "RATE_LIMIT=maybe", "VSPHERE_API_MODE=soap", "RATE_LIMIT_BURST=0", "LOG_LEVEL=loud"},
-			code: exitUsage, err: []string{"VCENTER_TIMEOUT_S: not a number", "RATE_LIMIT: not true or false", `VSPHERE_API_MODE="soap"`, "RATE_LIMIT_BURST=0", `LOG_LEVEL="loud"`}},
+			code: exitUsage, err: []string{`VCENTER_TIMEOUT_S="soon": not a number`, `RATE_LIMIT="maybe": not true or false`, `VSPHERE_API_MODE="soap"`, "RATE_LIMIT_BURST=0", `LOG_LEVEL="loud"`}},
 		{name: "missing token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={}"}, code: exitUsage, err: []string{"VSPHERE_MCP_TOKEN"}},
 		{name: "unknown token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"a-token\":\"read\"}", "VSPHERE_MCP_TOKEN=another"}, code: exitUsage, err: []string{"unknown token"}},
 		{name: "call ok", args: []string{"--simulate", "call", "list_datacenters"}, code: exitOK, out: []string{`"total": 3`}},
 		{name: "call error result", args: []string{"--simulate", "call", "power_off_vm", `{"vm_name":"app-01"}`}, code: exitFailed, out: []string{`"isError": true`, "vm-74", "vm-91"}},
 		{name: "call bad json", args: []string{"--simulate", "call", "list_vms", "{"}, code: exitUsage, err: []string{"not valid JSON"}},
 		{name: "tools for a role", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1\":\"read\"}", "VSPHERE_MCP_TOKEN=t1"}, code: exitOK,
-			out: []string{"role read: 13 tools", "list_vms", "whoami"}},
+			out: []string{"role read, toolsets access, inventory, lifecycle, power, snapshots: 13 tools", "list_vms", "whoami"}},
+		{name: "--toolsets overrides VSPHERE_TOOLSETS", args: []string{"--simulate", "--toolsets", "inventory", "tools"}, env: []string{"VSPHERE_TOOLSETS=all"}, code: exitOK,
+			out: []string{"toolsets access, inventory: 12 tools", "list_vms"}},
+		{name: "--read-only after the command", args: []string{"--simulate", "tools", "--read-only"}, code: exitOK,
+			out: []string{"13 tools"}},
+		{name: "--tools and --exclude-tools", args: []string{"--simulate", "--toolsets=none", "--tools=list_vms,get_vm_details", "--exclude-tools", "get_vm_details", "tools"}, code: exitOK,
+			out: []string{"toolsets access, inventory: 2 tools", "list_vms", "whoami"}},
+		{name: "unknown toolset", args: []string{"--simulate", "--toolsets", "inventory,observabilty", "tools"}, code: exitUsage,
+			err: []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, power, snapshots"}},
+		{name: "unknown tool", args: []string{"--simulate", "call", "list_vm"}, code: exitFailed, out: []string{"Did you mean list_vms?"}},
+		{name: "unknown flag", args: []string{"--simulat"}, code: exitUsage, err: []string{"-simulat", "usage:"}},
+		{name: "explicit stdio", args: []string{"--simulate", "stdio"}, code: exitOK},
+		{name: "every problem at once, no follow-on noise", env: []string{"VCENTER_HOST=vc.example.com", "VCENTER_USER=u", "VCENTER_PASSWORD_FILE=/nonexistent/pw",
+			"VCENTER_CA_BUNDLE=/nonexistent/ca.pem", "TOKENS_TO_ROLES={", "RATE_LIMIT_RPS=abc", "AUTH_ENFORCE=maybe", "VSPHERE_TOOLSETS=nope"},
+			code: exitUsage, err: []string{"VCENTER_PASSWORD_FILE=/nonexistent/pw: no such file", "VCENTER_CA_BUNDLE=/nonexistent/ca.pem: no such file",
+				"TOKENS_TO_ROLES", `RATE_LIMIT_RPS="abc": not a number`, `AUTH_ENFORCE="maybe": not true or false`, `unknown toolset "nope"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -252,6 +268,9 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 				if !strings.Contains(stdout.String(), w) {
 					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
 				}
+			}
+			if strings.Count(stderr.String(), "RATE_LIMIT_RPS") > 1 || strings.Contains(stderr.String(), "invalid API mode") {
+				t.Errorf("follow-on noise in:\n%s", stderr.String())
 			}
 			for _, w := range tt.err {
 				if !strings.Contains(stderr.String(), w) {
@@ -332,19 +351,22 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
-// toolArgs calls every tool once; destructive ones are confirmed so the
-// vCenter side runs too.
-var toolArgs = map[string]map[string]any{
-	"list_vms": {"limit": 5}, "get_vm_details": {"vm_name": "web-01"}, "list_hosts": {}, "list_datastores": {},
-	"list_networks": {}, "list_datacenters": {}, "list_clusters": {}, "list_resource_pools": {}, "list_folders": {},
-	"get_datastore_usage": {}, "get_resource_utilization_summary": {}, "power_on_vm": {"vm_name": "web-04"},
-	"power_off_vm": {"vm_name": "web-03"}, "restart_vm": {"vm_name": "web-01"}, "suspend_vm": {"vm_name": "web-02"},
-	"shutdown_vm_guest": {"vm_name": "mon-01"}, "reboot_vm_guest": {"vm_name": "db-01"}, "list_vm_snapshots": {"vm_name": "db-01"},
-	"create_vm_snapshot": {"vm_name": "dev-web-01", "snapshot_name": "s"}, "revert_vm_snapshot": {"vm_name": "db-01", "confirm": true},
-	"delete_vm_snapshot": {"vm_name": "dev-db-01", "snapshot_name": "seed-data", "confirm": true},
-	"delete_vm":          {"vm_name": "old-app-01", "confirm": true}, "modify_vm_resources": {"vm_name": "ci-runner-03", "cpu_count": 8, "confirm": true},
-	"whoami": {},
-}
+// toolArgs calls every tool once with its spec's example (the one table of
+// sample arguments); tools that confirm are confirmed, so that they act.
+var toolArgs = func() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, tool := range tools.All(tools.Deps{}) {
+		var args map[string]any
+		if err := json.Unmarshal(tool.Example, &args); err != nil {
+			panic(fmt.Sprintf("%s: example: %v", tool.Def.Name, err))
+		}
+		if tool.Confirm {
+			args["confirm"] = true
+		}
+		out[tool.Def.Name] = args
+	}
+	return out
+}()
 
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()

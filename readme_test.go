@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 )
 
@@ -29,7 +30,7 @@ func TestReadmeIsTrue(t *testing.T) {
 			t.Errorf("README's tool table has no row for %s", tool.Def.Name)
 		}
 	}
-	ct := reflect.TypeFor[config]()
+	ct := reflect.TypeFor[config.Env]()
 	for i := range ct.NumField() {
 		name, _, _ := strings.Cut(ct.Field(i).Tag.Get("env"), ",")
 		if !strings.Contains(readme, "| `"+name+"` |") {

@@ -30,6 +30,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
@@ -216,9 +217,9 @@ func TestSecretsAreReadOnceAndDropped(t *testing.T) {
 		}
 	}
 
-	t.Run("loadConfig", func(t *testing.T) {
+	t.Run("config.Load", func(t *testing.T) {
 		set(t)
-		cfg, err := loadConfig(os.Environ(), true)
+		cfg, err := config.Load([]string{"--simulate"}, os.Environ())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +247,7 @@ func TestSecretsAreReadOnceAndDropped(t *testing.T) {
 	t.Run("a configuration error drops them too", func(t *testing.T) {
 		set(t)
 		t.Setenv("VCENTER_TIMEOUT_S", "soon")
-		if _, err := loadConfig(os.Environ(), false); err == nil {
+		if _, err := config.Load(nil, os.Environ()); err == nil {
 			t.Fatal("bad configuration accepted")
 		}
 		assertDropped(t)

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,6 +209,18 @@ func (b Binding) digest() ([sha256.Size]byte, error) {
 	var d [sha256.Size]byte
 	h.Sum(d[:0])
 	return d, nil
+}
+
+// Key returns a digest of b that is equal for two bindings exactly when they bind
+// the same call (arguments compared canonically, confirm ignored), or "" when the
+// arguments are not a JSON object (such a binding matches nothing). Callers use it
+// to pair the two halves of an approved call.
+func (b Binding) Key() string {
+	d, err := b.digest()
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(d[:])
 }
 
 // canonicalArgs re-encodes a JSON object with sorted members and without its

@@ -286,7 +286,7 @@ func TestLoadFileReplacesVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, warnings, err := New(cfg, testCatalogue, Options{AuthEnforce: true})
+	p, warnings, err := New(cfg, testCatalogue, withToolsets(Options{AuthEnforce: true}))
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("New: %v, warnings %q", err, warnings)
 	}

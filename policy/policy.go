@@ -43,22 +43,47 @@ const (
 const wildcard = "*"
 
 // Tool is what policy needs to know of one tool; the caller builds it from the tool's
-// definition and annotations.
+// declaration.
 type Tool struct {
 	Name        string // e.g. "power_on_vm"
+	Toolset     string // e.g. "power"; see [Options.Toolsets]
 	ReadOnly    bool   // readOnlyHint: the tool changes nothing
 	Destructive bool   // destructiveHint: the change may lose state
-	Confirm     bool   // the tool needs confirm: true (or an approval) to act
+	Confirm     bool   // the tool may return a preview and act only once confirmed
 	Level       Level  // the least default role that includes the tool
 }
 
-// Options are the switches of AUTH_ENFORCE and READ_ONLY.
+// Options are the switches of AUTH_ENFORCE, READ_ONLY, the toolset selection and
+// the rate limit.
 type Options struct {
-	// ReadOnly hides and refuses every tool that is not read-only, whatever the role.
+	// ReadOnly hides and refuses every tool that is not read-only, whatever the role
+	// and the toolsets.
 	ReadOnly bool
 	// AuthEnforce requires a known token. When false every tool is allowed (read-only
-	// mode still applies) and the caller must warn on stderr.
+	// mode and the toolsets still apply) and the caller must warn on stderr.
 	AuthEnforce bool
+
+	// Toolsets names the enabled toolsets (VSPHERE_TOOLSETS): toolset names, "all"
+	// for every one, "default" for DefaultToolsets, "none" for none. Empty means
+	// "default".
+	Toolsets []string
+	// Tools enables single tools besides the toolsets (VSPHERE_TOOLS).
+	Tools []string
+	// ExcludeTools disables single tools whatever enabled them (VSPHERE_EXCLUDE_TOOLS).
+	ExcludeTools []string
+	// DefaultToolsets is what "default" means; AlwaysToolsets are enabled whatever
+	// Toolsets says (the catalogue's "access" toolset: whoami).
+	DefaultToolsets, AlwaysToolsets []string
+
+	// Rate is the per-token bucket (RATE_LIMIT, RATE_LIMIT_RPS, RATE_LIMIT_BURST).
+	Rate Rate
+}
+
+// Rate configures the per-token token bucket.
+type Rate struct {
+	Enabled bool
+	RPS     float64 // calls per second refilled
+	Burst   int     // bucket size
 }
 
 // Identity is who is calling: the role a token resolved to.
@@ -74,7 +99,8 @@ type Access struct {
 	TokenFP  string   `json:"token_fp"`
 	Enforced bool     `json:"enforced"`
 	ReadOnly bool     `json:"read_only"`
-	Tools    []string `json:"tools"` // sorted; never nil
+	Toolsets []string `json:"toolsets"` // enabled toolsets, sorted; never nil
+	Tools    []string `json:"tools"`    // sorted; never nil
 }
 
 // Sentinel errors of [Policy.Resolve]. Their text tells the operator what to set.
@@ -91,10 +117,13 @@ var (
 type Policy struct {
 	tools    map[string]Tool
 	names    []string                   // catalogue names, sorted
+	enabled  map[string]bool            // tool names enabled by the toolset selection
+	toolsets []string                   // enabled toolsets, sorted
 	roles    map[string]map[string]bool // role → tool names, defaults merged
 	tokens   []tokenEntry
 	readOnly bool
 	enforce  bool
+	limiter  *Limiter
 }
 
 // New checks cfg against the catalogue of tools and builds a Policy.
@@ -102,16 +131,24 @@ type Policy struct {
 // Roles not named in cfg get their default: "read" has the tools of LevelRead, "ops"
 // adds LevelOps, "admin" has every tool. A role named in ROLES_TO_TOOLS replaces the
 // default of that name. Errors are programming mistakes in the catalogue (an empty or
-// repeated name, a missing level, a LevelRead tool that is not read-only). Warnings
-// are configuration the operator should look at but that does not stop the server:
-// unknown tool names in ROLES_TO_TOOLS, and tokens mapped to a role that has no tools.
+// repeated name, a missing level, a LevelRead tool that is not read-only) and
+// configuration that cannot work: an unknown toolset or tool name in the selection, a
+// rate limit that is not positive, and, with AuthEnforce, a token mapped to a role
+// that has no tools once toolsets and read-only mode apply. Warnings are
+// configuration the operator should look at but that does not stop the server:
+// unknown tool names in ROLES_TO_TOOLS.
 func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) {
+	limiter, err := NewLimiter(opts.Rate.Enabled, opts.Rate.RPS, opts.Rate.Burst)
+	if err != nil {
+		return nil, nil, err
+	}
 	p := &Policy{
 		tools:    make(map[string]Tool, len(catalogue)),
 		roles:    make(map[string]map[string]bool),
 		tokens:   cfg.tokens,
 		readOnly: opts.ReadOnly,
 		enforce:  opts.AuthEnforce,
+		limiter:  limiter,
 	}
 	for _, t := range catalogue {
 		if err := checkTool(t); err != nil {
@@ -124,6 +161,9 @@ func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) 
 		p.names = append(p.names, t.Name)
 	}
 	slices.Sort(p.names)
+	if p.enabled, p.toolsets, err = selectTools(catalogue, opts); err != nil {
+		return nil, nil, err
+	}
 
 	for _, level := range []Level{LevelRead, LevelOps, LevelAdmin} {
 		set := make(map[string]bool)
@@ -159,19 +199,26 @@ func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) 
 		}
 	}
 
+	var problems []string
 	for i, e := range cfg.tokens {
-		if len(p.Allowed(e.role)) > 0 {
+		if !p.enforce || len(p.Allowed(e.role)) > 0 {
 			continue
 		}
 		why := "no tools"
-		if _, ok := p.roles[e.role]; !ok {
-			why = "no tools: no such role"
-		} else if p.readOnly {
-			why = "no read-only tools, and READ_ONLY is on"
+		switch _, ok := p.roles[e.role]; {
+		case !ok:
+			why = "no tools: there is no such role"
+		case p.readOnly:
+			why = "no read-only tools among the enabled toolsets, and read-only mode is on"
+		default:
+			why = "no tools among the enabled toolsets (VSPHERE_TOOLSETS)"
 		}
-		warnings = append(warnings, fmt.Sprintf(
+		problems = append(problems, fmt.Sprintf(
 			"%s: entry %d maps to role %s, which has %s; roles: %s",
 			cfg.tokensFrom, i+1, display(e.role), why, strings.Join(displayAll(sortedKeys(p.roles)), ", ")))
+	}
+	if len(problems) > 0 {
+		return nil, warnings, errors.New(strings.Join(problems, "\n"))
 	}
 	return p, warnings, nil
 }
@@ -214,29 +261,21 @@ func (p *Policy) Resolve(token string) (Identity, error) {
 	return Identity{Role: role, TokenFP: fp, Enforced: true}, nil
 }
 
-// Decide says whether role may call the tool named name: [Allowed], [DeniedRole]
-// (including for a tool that does not exist) or [DeniedReadOnly]. The role is
-// checked first, then read-only mode. When AuthEnforce is off the role is ignored.
-func (p *Policy) Decide(role, name string) Decision {
+// may reports whether role may list and call the tool named name: it exists, is
+// enabled, is in the role (when enforced) and passes read-only mode. It is the
+// static part of [Policy.Decide].
+func (p *Policy) may(role, name string) bool {
 	t, ok := p.tools[name]
-	if !ok {
-		return DeniedRole
-	}
-	if p.enforce && !p.roles[role][name] {
-		return DeniedRole
-	}
-	if p.readOnly && !t.ReadOnly {
-		return DeniedReadOnly
-	}
-	return Allowed
+	return ok && p.enabled[name] && (!p.enforce || p.roles[role][name]) && (!p.readOnly || t.ReadOnly)
 }
 
-// Allowed returns, sorted, the names of the tools role may list and call, with
-// read-only mode applied. An unknown role gets an empty, non-nil slice.
+// Allowed returns, sorted, the names of the tools role may list and call: enabled
+// by the toolsets, in the role, and read-only under read-only mode. An unknown role
+// gets an empty, non-nil slice.
 func (p *Policy) Allowed(role string) []string {
 	names := make([]string, 0, len(p.names))
 	for _, n := range p.names {
-		if p.Decide(role, n) == Allowed {
+		if p.may(role, n) {
 			names = append(names, n)
 		}
 	}
@@ -257,6 +296,7 @@ func (p *Policy) Describe(id Identity) Access {
 		TokenFP:  id.TokenFP,
 		Enforced: id.Enforced,
 		ReadOnly: p.readOnly,
+		Toolsets: slices.Clone(p.toolsets),
 		Tools:    p.Allowed(id.Role),
 	}
 }

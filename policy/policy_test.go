@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,21 +11,36 @@ import (
 
 // testCatalogue mirrors the kinds of the product's tools.
 var testCatalogue = []Tool{
-	{Name: "list_vms", ReadOnly: true, Level: LevelRead},
-	{Name: "get_vm_details", ReadOnly: true, Level: LevelRead},
-	{Name: "whoami", ReadOnly: true, Level: LevelRead},
-	{Name: "power_on_vm", Level: LevelOps},
-	{Name: "power_off_vm", Destructive: true, Level: LevelOps},
-	{Name: "create_vm_snapshot", Level: LevelOps},
-	{Name: "revert_vm_snapshot", Destructive: true, Confirm: true, Level: LevelOps},
-	{Name: "delete_vm", Destructive: true, Confirm: true, Level: LevelAdmin},
-	{Name: "modify_vm_resources", Destructive: true, Confirm: true, Level: LevelAdmin},
+	{Name: "list_vms", Toolset: "inventory", ReadOnly: true, Level: LevelRead},
+	{Name: "get_vm_details", Toolset: "inventory", ReadOnly: true, Level: LevelRead},
+	{Name: "whoami", Toolset: "access", ReadOnly: true, Level: LevelRead},
+	{Name: "power_on_vm", Toolset: "power", Level: LevelOps},
+	{Name: "power_off_vm", Toolset: "power", Destructive: true, Level: LevelOps},
+	{Name: "create_vm_snapshot", Toolset: "snapshots", Level: LevelOps},
+	{Name: "revert_vm_snapshot", Toolset: "snapshots", Destructive: true, Confirm: true, Level: LevelOps},
+	{Name: "delete_vm", Toolset: "lifecycle", Destructive: true, Confirm: true, Level: LevelAdmin},
+	{Name: "modify_vm_resources", Toolset: "lifecycle", Destructive: true, Confirm: true, Level: LevelAdmin},
+	// Not in the default toolsets.
+	{Name: "list_events", Toolset: "observability", ReadOnly: true, Level: LevelRead},
+	{Name: "acknowledge_alarm", Toolset: "observability", Level: LevelOps},
+}
+
+// withToolsets fills in the product's toolset defaults: what tools/ passes.
+func withToolsets(o Options) Options {
+	if o.DefaultToolsets == nil {
+		o.DefaultToolsets = []string{"inventory", "power", "snapshots", "lifecycle"}
+	}
+	if o.AlwaysToolsets == nil {
+		o.AlwaysToolsets = []string{"access"}
+	}
+	return o
 }
 
 var (
 	readTools  = []string{"get_vm_details", "list_vms", "whoami"}
 	opsTools   = []string{"create_vm_snapshot", "get_vm_details", "list_vms", "power_off_vm", "power_on_vm", "revert_vm_snapshot", "whoami"}
 	adminTools = []string{"create_vm_snapshot", "delete_vm", "get_vm_details", "list_vms", "modify_vm_resources", "power_off_vm", "power_on_vm", "revert_vm_snapshot", "whoami"}
+	allTools   = []string{"acknowledge_alarm", "create_vm_snapshot", "delete_vm", "get_vm_details", "list_events", "list_vms", "modify_vm_resources", "power_off_vm", "power_on_vm", "revert_vm_snapshot", "whoami"}
 )
 
 func newPolicy(t *testing.T, tokens, roles string, opts Options) (*Policy, []string) {
@@ -33,7 +49,7 @@ func newPolicy(t *testing.T, tokens, roles string, opts Options) (*Policy, []str
 	if err != nil {
 		t.Fatalf("ParseConfig: %v", err)
 	}
-	p, warnings, err := New(cfg, testCatalogue, opts)
+	p, warnings, err := New(cfg, testCatalogue, withToolsets(opts))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -60,7 +76,7 @@ func TestDefaultRolesAreCumulative(t *testing.T) {
 	}
 	for _, pair := range [][2]string{{RoleRead, RoleOps}, {RoleOps, RoleAdmin}} {
 		for _, name := range p.Allowed(pair[0]) {
-			if p.Decide(pair[1], name) != Allowed {
+			if !p.may(pair[1], name) {
 				t.Errorf("%s may call %s but %s may not", pair[0], name, pair[1])
 			}
 		}
@@ -97,14 +113,12 @@ func TestRolesToTools(t *testing.T) {
 }
 
 func TestNewWarnings(t *testing.T) {
-	tokens := `{"` + tokAlice + `": "ghost", "` + hashedKey(tokBob) + `": "empty", "other-token-value": "ops"}`
+	tokens := `{"other-token-value": "ops"}`
 	roles := `{"ops": ["list_vms", "power_on", "` + tokAlice + `"], "empty": []}`
 	_, warnings := newPolicy(t, tokens, roles, Options{AuthEnforce: true})
-	known := strings.Join(adminTools, ", ")
+	known := strings.Join(allTools, ", ")
 	want := []string{
 		`ROLES_TO_TOOLS: role "ops" lists unknown tools "power_on", <hidden 22-character name> (ignored); known tools: ` + known,
-		`TOKENS_TO_ROLES: entry 1 maps to role "ghost", which has no tools: no such role; roles: "admin", "empty", "ops", "read"`,
-		`TOKENS_TO_ROLES: entry 2 maps to role "empty", which has no tools; roles: "admin", "empty", "ops", "read"`,
 	}
 	if diff := cmp.Diff(want, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -114,12 +128,44 @@ func TestNewWarnings(t *testing.T) {
 	}
 }
 
-func TestNewWarnsRoleEmptiedByReadOnly(t *testing.T) {
-	_, warnings := newPolicy(t, `{"`+tokAlice+`": "powerer"}`, `{"powerer": ["power_on_vm"]}`,
-		Options{AuthEnforce: true, ReadOnly: true})
-	want := []string{`TOKENS_TO_ROLES: entry 1 maps to role "powerer", which has no read-only tools, and READ_ONLY is on; roles: "admin", "ops", "powerer", "read"`}
-	if diff := cmp.Diff(want, warnings); diff != "" {
-		t.Errorf("warnings (-want +got):\n%s", diff)
+// TestNewRefusesTokensWithoutTools: a token that would get no tool at all is a
+// configuration that cannot work, so it stops the server, naming why.
+func TestNewRefusesTokensWithoutTools(t *testing.T) {
+	for _, tt := range []struct {
+		name, tokens, roles string
+		opts                Options
+		want                []string
+	}{
+		{"unknown role and empty role", `{"` + tokAlice + `": "ghost", "` + hashedKey(tokBob) + `": "empty"}`, `{"empty": []}`, Options{AuthEnforce: true}, []string{
+			`TOKENS_TO_ROLES: entry 1 maps to role "ghost", which has no tools: there is no such role; roles: "admin", "empty", "ops", "read"`,
+			`TOKENS_TO_ROLES: entry 2 maps to role "empty", which has no tools among the enabled toolsets (VSPHERE_TOOLSETS); roles: "admin", "empty", "ops", "read"`,
+		}},
+		{"emptied by read-only", `{"` + tokAlice + `": "powerer"}`, `{"powerer": ["power_on_vm"]}`, Options{AuthEnforce: true, ReadOnly: true}, []string{
+			`TOKENS_TO_ROLES: entry 1 maps to role "powerer", which has no read-only tools among the enabled toolsets, and read-only mode is on; roles: "admin", "ops", "powerer", "read"`,
+		}},
+		{"emptied by toolsets", `{"` + tokAlice + `": "powerer"}`, `{"powerer": ["power_on_vm"]}`, Options{AuthEnforce: true, Toolsets: []string{"inventory"}}, []string{
+			`TOKENS_TO_ROLES: entry 1 maps to role "powerer", which has no tools among the enabled toolsets (VSPHERE_TOOLSETS); roles: "admin", "ops", "powerer", "read"`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ParseConfig(tt.tokens, tt.roles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = New(cfg, testCatalogue, withToolsets(tt.opts))
+			if err == nil {
+				t.Fatal("New accepted it")
+			}
+			if diff := cmp.Diff(tt.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			assertNoSecret(t, err.Error())
+		})
+	}
+	// Without AUTH_ENFORCE the tokens do not matter.
+	cfg, _ := ParseConfig(`{"`+tokAlice+`": "ghost"}`, "")
+	if _, _, err := New(cfg, testCatalogue, withToolsets(Options{})); err != nil {
+		t.Errorf("not enforced: %v", err)
 	}
 }
 
@@ -138,7 +184,7 @@ func TestNewRejectsBadCatalogue(t *testing.T) {
 		{"twice", []Tool{listVMs, listVMs}, `tool "list_vms": listed twice`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := New(Config{}, tt.catalogue, Options{})
+			_, _, err := New(Config{}, tt.catalogue, withToolsets(Options{}))
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("New(%+v) error = %v, want %s", tt.catalogue, err, tt.want)
 			}
@@ -196,7 +242,7 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestDecide(t *testing.T) {
+func TestDecideGate(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		opts       Options
@@ -209,18 +255,166 @@ func TestDecide(t *testing.T) {
 		{"ops may not delete", Options{AuthEnforce: true}, "ops", "delete_vm", DeniedRole},
 		{"admin may delete", Options{AuthEnforce: true}, "admin", "delete_vm", Allowed},
 		{"unknown role", Options{AuthEnforce: true}, "ghost", "list_vms", DeniedRole},
-		{"unknown tool", Options{AuthEnforce: true}, "admin", "format_datastore", DeniedRole},
+		{"unknown tool", Options{AuthEnforce: true}, "admin", "format_datastore", UnknownTool},
+		{"tool outside the toolsets", Options{AuthEnforce: true}, "admin", "list_events", DeniedToolset},
+		{"toolset enabled", Options{AuthEnforce: true, Toolsets: []string{"observability"}}, "read", "list_events", Allowed},
+		{"toolset enabled, still the role", Options{AuthEnforce: true, Toolsets: []string{"observability"}}, "read", "acknowledge_alarm", DeniedRole},
+		{"single tool enabled", Options{AuthEnforce: true, Tools: []string{"list_events"}}, "read", "list_events", Allowed},
+		{"excluded tool", Options{AuthEnforce: true, ExcludeTools: []string{"delete_vm"}}, "admin", "delete_vm", DeniedToolset},
+		{"whoami is always on", Options{AuthEnforce: true, Toolsets: []string{"none"}}, "read", "whoami", Allowed},
 		{"read-only mode refuses admin writes", Options{AuthEnforce: true, ReadOnly: true}, "admin", "delete_vm", DeniedReadOnly},
+		{"read-only wins over the toolsets", Options{AuthEnforce: true, ReadOnly: true, Toolsets: []string{"all"}}, "admin", "acknowledge_alarm", DeniedReadOnly},
 		{"read-only mode keeps reads", Options{AuthEnforce: true, ReadOnly: true}, "read", "list_vms", Allowed},
 		{"role is checked before read-only", Options{AuthEnforce: true, ReadOnly: true}, "read", "delete_vm", DeniedRole},
 		{"not enforced allows any role", Options{}, RoleUnrestricted, "delete_vm", Allowed},
 		{"not enforced still read-only", Options{ReadOnly: true}, RoleUnrestricted, "power_on_vm", DeniedReadOnly},
-		{"not enforced, unknown tool", Options{}, RoleUnrestricted, "format_datastore", DeniedRole},
+		{"not enforced still toolsets", Options{}, RoleUnrestricted, "list_events", DeniedToolset},
+		{"not enforced, unknown tool", Options{}, RoleUnrestricted, "format_datastore", UnknownTool},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := newPolicy(t, "", "", tt.opts)
-			if got := p.Decide(tt.role, tt.tool); got != tt.want {
-				t.Errorf("Decide(%q, %q) with %+v = %q, want %q", tt.role, tt.tool, tt.opts, got, tt.want)
+			v := p.Decide(Call{Tool: tt.tool, Identity: Identity{Role: tt.role}})
+			if v.Decision != tt.want {
+				t.Errorf("Decide(%q, %q) with %+v = %q (%s), want %q", tt.role, tt.tool, tt.opts, v.Decision, v.Reason, tt.want)
+			}
+			if (v.Reason == "") != v.Allowed() {
+				t.Errorf("reason %q for decision %s", v.Reason, v.Decision)
+			}
+			if got := slices.Contains(p.Allowed(tt.role), tt.tool); got != v.Allowed() {
+				t.Errorf("Allowed(%q) lists %s = %v, but Decide says %s", tt.role, tt.tool, got, v.Decision)
+			}
+		})
+	}
+}
+
+// TestDecideStages walks the later stages of a call: audit health, argument
+// validation and confirmation, each produced by Decide alone.
+func TestDecideStages(t *testing.T) {
+	p, _ := newPolicy(t, "", "", Options{})
+	id := Identity{Role: RoleUnrestricted}
+	broken := errors.New("disk full")
+	for _, tt := range []struct {
+		name string
+		call Call
+		want Decision
+	}{
+		{"no identity", Call{Tool: "list_vms", IdentityErr: errors.New("no token")}, DeniedRole},
+		{"audit broken refuses a write", Call{Tool: "power_on_vm", Identity: id, AuditErr: broken}, DeniedAudit},
+		{"audit broken keeps reads", Call{Tool: "list_vms", Identity: id, AuditErr: broken}, Allowed},
+		{"invalid arguments", Call{Tool: "list_vms", Identity: id, ArgsInvalid: true}, InvalidArgs},
+		{"confirm tool before its handler asks", Call{Tool: "delete_vm", Identity: id}, Allowed},
+		{"unconfirmed", Call{Tool: "delete_vm", Identity: id, Confirmation: Unconfirmed}, NeedsConfirmation},
+		{"confirmed", Call{Tool: "delete_vm", Identity: id, Confirmation: Confirmed}, Allowed},
+		{"approved", Call{Tool: "delete_vm", Identity: id, Confirmation: Approved}, Allowed},
+		{"declined", Call{Tool: "delete_vm", Identity: id, Confirmation: Declined}, NeedsConfirmation},
+		{"cancelled", Call{Tool: "delete_vm", Identity: id, Confirmation: Cancelled}, NeedsConfirmation},
+		{"unanswered", Call{Tool: "delete_vm", Identity: id, Confirmation: Unanswered}, NeedsConfirmation},
+		{"approval invalid", Call{Tool: "delete_vm", Identity: id, Confirmation: ApprovalInvalid}, NeedsConfirmation},
+		{"a tool without the flag ignores confirmation", Call{Tool: "power_on_vm", Identity: id, Confirmation: Unconfirmed}, Allowed},
+		{"invalid arguments before confirmation", Call{Tool: "delete_vm", Identity: id, ArgsInvalid: true, Confirmation: Unconfirmed}, InvalidArgs},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if v := p.Decide(tt.call); v.Decision != tt.want {
+				t.Errorf("Decide(%+v) = %s (%s), want %s", tt.call, v.Decision, v.Reason, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecideChargesEveryCall: the bucket is charged before any other rule, so a
+// refused call costs budget too, and a later stage (Charged) costs none.
+func TestDecideChargesEveryCall(t *testing.T) {
+	p, _ := newPolicy(t, `{"`+tokAlice+`": "read"}`, "", Options{AuthEnforce: true, Rate: Rate{Enabled: true, RPS: 0.001, Burst: 3}})
+	id, err := p.Resolve(tokAlice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Decision
+	for _, tool := range []string{"power_on_vm", "format_datastore", "list_vms", "list_vms"} {
+		got = append(got, p.Decide(Call{Tool: tool, Identity: id}).Decision)
+	}
+	want := []Decision{DeniedRole, UnknownTool, Allowed, DeniedRate}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	v := p.Decide(Call{Tool: "list_vms", Identity: id})
+	if v.RetryAfter <= 0 || !strings.Contains(v.Reason, "retry in") {
+		t.Errorf("rate refusal %+v lacks its wait", v)
+	}
+	if v := p.Decide(Call{Tool: "list_vms", Identity: id, Charged: true}); !v.Allowed() {
+		t.Errorf("a later stage of an admitted call was refused: %+v", v)
+	}
+}
+
+func TestUnknownToolSuggests(t *testing.T) {
+	p, _ := newPolicy(t, "", "", Options{})
+	for _, tt := range []struct{ name, want string }{
+		{"list_vm", "Did you mean list_vms?"},
+		{"poweron_vm", "Did you mean power_on_vm"},
+		{"get_vm_detail", "Did you mean get_vm_details?"},
+		{"list_event", "tools/list"}, // not enabled: not suggested
+		{strings.Repeat("\xff", 6_000_000), "tools/list"},
+	} {
+		v := p.Decide(Call{Tool: tt.name, Identity: Identity{Role: RoleUnrestricted}})
+		if v.Decision != UnknownTool || !strings.Contains(v.Reason, tt.want) {
+			t.Errorf("Decide(%.20q) = %s %q, want it to contain %q", tt.name, v.Decision, v.Reason, tt.want)
+		}
+		if len(v.Reason) > 400 {
+			t.Errorf("reason of %d bytes for a %d-byte name", len(v.Reason), len(tt.name))
+		}
+	}
+}
+
+func TestToolsetSelectionErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"unknown toolset", Options{Toolsets: []string{"inventory", "observabilty"}}, []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, observability, power, snapshots, or all, default, none"}},
+		{"unknown tool", Options{Tools: []string{"list_vm"}}, []string{`VSPHERE_TOOLS (--tools): unknown tool "list_vm" (did you mean list_vms?)`}},
+		{"unknown excluded tool", Options{ExcludeTools: []string{"nope"}}, []string{`VSPHERE_EXCLUDE_TOOLS (--exclude-tools): unknown tool "nope"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := New(Config{}, testCatalogue, withToolsets(tt.opts))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestToolsetMembership(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+		want []string
+		sets []string
+	}{
+		{"default", Options{}, adminTools, []string{"access", "inventory", "lifecycle", "power", "snapshots"}},
+		{"all", Options{Toolsets: []string{"all"}}, allTools, []string{"access", "inventory", "lifecycle", "observability", "power", "snapshots"}},
+		{"one set", Options{Toolsets: []string{"observability"}}, []string{"acknowledge_alarm", "list_events", "whoami"}, []string{"access", "observability"}},
+		{"default plus one tool", Options{Toolsets: []string{"default"}, Tools: []string{"list_events"}}, append(slices.Clone(adminTools), "list_events"), []string{"access", "inventory", "lifecycle", "observability", "power", "snapshots"}},
+		{"tools only", Options{Toolsets: []string{"none"}, Tools: []string{"list_vms"}}, []string{"list_vms", "whoami"}, []string{"access", "inventory"}},
+		{"exclusion wins", Options{Toolsets: []string{"all"}, Tools: []string{"list_events"}, ExcludeTools: []string{"list_events", "whoami"}}, []string{"acknowledge_alarm", "create_vm_snapshot", "delete_vm", "get_vm_details", "list_vms", "modify_vm_resources", "power_off_vm", "power_on_vm", "revert_vm_snapshot"}, nil},
+		{"blank entries are ignored", Options{Toolsets: []string{" ", ""}}, adminTools, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := newPolicy(t, "", "", tt.opts)
+			got := p.Allowed(RoleUnrestricted)
+			want := slices.Sorted(slices.Values(tt.want))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("enabled tools (-want +got):\n%s", diff)
+			}
+			if tt.sets != nil {
+				if diff := cmp.Diff(tt.sets, p.Describe(Identity{Role: RoleUnrestricted}).Toolsets); diff != "" {
+					t.Errorf("enabled toolsets (-want +got):\n%s", diff)
+				}
 			}
 		})
 	}
@@ -247,7 +441,8 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Access{Role: "read", TokenFP: Fingerprint(tokAlice), Enforced: true, ReadOnly: true, Tools: readTools}
+	want := Access{Role: "read", TokenFP: Fingerprint(tokAlice), Enforced: true, ReadOnly: true,
+		Toolsets: []string{"access", "inventory", "lifecycle", "power", "snapshots"}, Tools: readTools}
 	if diff := cmp.Diff(want, p.Describe(id)); diff != "" {
 		t.Errorf("Describe (-want +got):\n%s", diff)
 	}
@@ -258,7 +453,7 @@ func TestDecisionStrings(t *testing.T) {
 	for _, d := range Decisions() {
 		got = append(got, string(d))
 	}
-	want := []string{"allowed", "denied_role", "denied_read_only", "denied_rate", "needs_confirmation", "invalid_args"}
+	want := []string{"allowed", "denied_role", "denied_rate", "unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decision strings (-want +got):\n%s", diff)
 	}

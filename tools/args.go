@@ -1,11 +1,9 @@
 package tools
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
-	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
 
@@ -64,36 +62,4 @@ func argErrorf(format string, a ...any) error {
 func isArgError(err error) bool {
 	var ae *argError
 	return errors.As(err, &ae) || errors.Is(err, vcenter.ErrInvalidID)
-}
-
-// resolveVM connects to the vCenter and resolves the VM named by a, noting
-// the target for the audit line.
-func resolveVM(ctx context.Context, d Deps, a vmArgs) (VCenter, vcenter.VMSummary, error) {
-	ref, err := a.ref()
-	if err != nil {
-		return nil, vcenter.VMSummary{}, err
-	}
-	vc, err := connect(ctx, d, a.Hostname)
-	if err != nil {
-		return nil, vcenter.VMSummary{}, err
-	}
-	vm, err := vc.FindVM(ctx, ref)
-	if err != nil {
-		return nil, vcenter.VMSummary{}, explain(err)
-	}
-	audit.NoteTarget(ctx, vm.ID, vm.Name)
-	return vc, vm, nil
-}
-
-// connect returns the client for hostname and notes it for the audit line.
-func connect(ctx context.Context, d Deps, hostname string) (VCenter, error) {
-	vc, err := d.VCenter(hostname)
-	if err != nil {
-		if errors.Is(err, vcenter.ErrHostNotAllowed) {
-			return nil, &argError{err.Error()}
-		}
-		return nil, err
-	}
-	noteVCenter(ctx, vc.Host())
-	return vc, nil
 }

@@ -11,9 +11,20 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 )
 
-// This file is the only code that branches on confirm. A tool with the
-// confirm flag builds a preview of what it would do and hands it, with the
-// action, to confirmOrPreview, which runs the action only when:
+// This file is the only code that branches on confirm.
+//
+// The confirmation rule, stated once (the catalogue tests hold it):
+//   - Confirm is chosen per tool, independently of its kind: a tool confirms
+//     when its change is irreversible or disrupts running work (delete,
+//     revert, resize), whether or not it loses state; a destructive tool
+//     without it (power_off_vm, restart_vm) is one whose effect the user asks
+//     for by name, as in the seed;
+//   - a read tool never confirms (policy refuses the declaration);
+//   - a tool with Confirm takes a confirm argument, and only such a tool.
+//
+// A tool with the flag builds a preview of what it would do and hands it, with
+// the action, to confirmOrPreview, which asks policy and runs the action only
+// when:
 //   - the arguments carry confirm: true (the JSON boolean; the schema
 //     refuses "true", 1 or "yes"), or
 //   - the user approved the preview through elicitation, and the approval
@@ -59,40 +70,42 @@ const elicitID = "confirm"
 func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolRequest, confirmed bool, pv preview,
 	do func() (T, string, error)) (*mcp.CallToolResult, confirmOut[T], error) {
 	var zero confirmOut[T]
+	cs := callOf(ctx)
 	audit.NoteTarget(ctx, pv.Target.ID, pv.Target.Name)
 	pv.HowToConfirm = fmt.Sprintf("show this change to the user; if they approve, call %s again with the same arguments and confirm: true", req.Params.Name)
-	run := func() (*mcp.CallToolResult, confirmOut[T], error) {
+	// decide asks policy with the confirmation state; run acts only on its
+	// consent.
+	decide := func(c policy.Confirmation) (*mcp.CallToolResult, confirmOut[T], error) {
+		if ok, why := cs.confirm(c); !ok {
+			return nil, confirmOut[T]{Status: statusNeedsConfirmation, Summary: why + ": " + pv.Change, Preview: &pv}, nil
+		}
 		res, summary, err := do()
 		if err != nil {
 			return nil, zero, err
 		}
 		return nil, confirmOut[T]{Status: statusDone, Summary: summary, Result: &res}, nil
 	}
-	notConfirmed := func(why string) (*mcp.CallToolResult, confirmOut[T], error) {
-		setDecision(ctx, policy.NeedsConfirmation)
-		return nil, confirmOut[T]{Status: statusNeedsConfirmation, Summary: why + ": " + pv.Change, Preview: &pv}, nil
-	}
 
 	if confirmed {
-		return run()
+		return decide(policy.Confirmed)
 	}
 	binding := policy.Binding{Tool: req.Params.Name, Args: req.Params.Arguments, TargetID: pv.Target.ID, TokenFP: identityOf(ctx).TokenFP}
 	if req.Params.RequestState != "" || len(req.Params.InputResponses) > 0 {
 		// The client comes back with the user's answer.
 		if _, err := d.Approver.Verify(req.Params.RequestState, binding); err != nil {
-			setDecision(ctx, policy.NeedsConfirmation)
+			cs.confirm(policy.ApprovalInvalid)
 			return nil, zero, fmt.Errorf("the approval could not be verified (%v), so nothing changed. Next: call %s again to ask the user anew", approvalReason(err), req.Params.Name)
 		}
 		answer, _ := req.Params.InputResponses[elicitID].(*mcp.ElicitResult)
 		switch {
 		case answer == nil:
-			return notConfirmed("no answer to the confirmation came back; nothing changed")
+			return decide(policy.Unanswered)
 		case answer.Action == "accept":
-			return run()
+			return decide(policy.Approved)
 		case answer.Action == "decline":
-			return notConfirmed("the user declined; nothing changed")
+			return decide(policy.Declined)
 		default:
-			return notConfirmed("the user cancelled; nothing changed")
+			return decide(policy.Cancelled)
 		}
 	}
 	if caps := req.ClientCapabilities(); caps != nil && caps.Elicitation != nil && d.Approver != nil {
@@ -108,7 +121,7 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 			RequestState: state,
 		}, zero, nil
 	}
-	return notConfirmed("not confirmed; nothing changed")
+	return decide(policy.Unconfirmed)
 }
 
 // approvalReason words a refused approval for the model without detail an

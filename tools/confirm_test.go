@@ -173,7 +173,7 @@ func TestUnansweredElicitationIsAudited(t *testing.T) {
 	if n := len(s.auditLines()); n != 0 {
 		t.Fatalf("%d lines while the question is open, want 0", n)
 	}
-	s.guard.Close()
+	s.mw.Close()
 	lines := s.auditLines()
 	if len(lines) != 1 || lines[0]["decision"] != "needs_confirmation" || !strings.Contains(lines[0]["error"].(string), "did not answer") {
 		t.Errorf("audit = %v", lines)

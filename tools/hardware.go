@@ -2,6 +2,7 @@
 // vCenter they check the rules vCenter applies (vcenter-api.md §2.4), so
 // the model hears what to do instead of a bare NOT_ALLOWED_IN_CURRENT_STATE.
 // Inverse of modify_vm_resources: itself, with the old values.
+
 package tools
 
 import (
@@ -46,73 +47,77 @@ const (
 )
 
 func modifyVMResources(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "modify_vm_resources",
-		Title:       "Modify VM CPU and memory",
+	return spec[modifyVMResourcesIn, confirmOut[resourcesResult]]{
+		Name: "modify_vm_resources", Title: "Modify VM CPU and memory",
 		Description: "Set vCPUs and/or memory; a running VM needs hot-add. Needs confirmation. Inverse: same tool, old values.",
-		Annotations: annotations(kindDestructive, true),
-	}, policy.LevelAdmin, true, func(in, _ *schema) {
-		in.between("cpu_count", 1, maxCPUs)
-		in.between("memory_gb", 4.0/1024, maxMemoryMiB/1024)
-		in.between("memory_mib", 4, maxMemoryMiB)
-	}, func(ctx context.Context, req *mcp.CallToolRequest, in modifyVMResourcesIn) (*mcp.CallToolResult, confirmOut[resourcesResult], error) {
-		var zero confirmOut[resourcesResult]
-		wantMiB, err := in.memoryMiB()
-		if err != nil {
-			return nil, zero, err
-		}
-		if in.CPUCount == 0 && wantMiB == 0 {
-			return nil, zero, argErrorf("give cpu_count, memory_gb or memory_mib")
-		}
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, zero, err
-		}
-		what := label(vm.Name, vm.ID)
-		cpu, err := vc.GetCPU(ctx, vm.ID)
-		if err != nil {
-			return nil, zero, fail("read CPU of "+what, err, "")
-		}
-		mem, err := vc.GetMemory(ctx, vm.ID)
-		if err != nil {
-			return nil, zero, fail("read memory of "+what, err, "")
-		}
-		plan, err := planResources(vm, cpu, mem, in.CPUCount, wantMiB)
-		if err != nil {
-			return nil, zero, err
-		}
-		result := resourcesResult{VM: vmRef{vm.ID, vm.Name}, CPUCount: cpu.Count, MemoryMiB: mem.SizeMiB}
-		if !plan.cpu && !plan.mem {
-			return nil, confirmOut[resourcesResult]{Status: statusDone, Summary: what + " already has these resources; nothing changed", Result: &result}, nil
-		}
-		pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: plan.describe(what, cpu, mem)}
-		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (resourcesResult, string, error) {
-			if plan.cpu {
-				if err := vc.SetCPUCount(ctx, vm.ID, plan.cpuCount); err != nil {
-					next := "check the VM with get_vm_details; nothing was changed"
-					if maybeApplied(err) {
-						next = "check the VM's CPU count with get_vm_details before trying again: the change may have been applied"
-					}
-					return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d vCPUs", what, plan.cpuCount), err, next)
-				}
-				result.CPUCount, result.Changed = plan.cpuCount, true
+		Toolset:     ToolsetLifecycle, Level: policy.LevelAdmin, Kind: KindDestructive, Idempotent: true, Confirm: true,
+		Privileges: Privileges{Calls: "`GET`/`PATCH /api/vcenter/vm/{vm}/hardware/cpu` and `…/memory`",
+			Needs: "`VirtualMachine.Config.CPUCount` (for `cpu_count`), `VirtualMachine.Config.Memory` (for `memory_gb`/`memory_mib`)", On: "the VM"},
+		Example: `{"vm_name": "backup-01", "cpu_count": 2}`,
+		Schema: func(in, _ *schema) {
+			in.between("cpu_count", 1, maxCPUs)
+			in.between("memory_gb", 4.0/1024, maxMemoryMiB/1024)
+			in.between("memory_mib", 4, maxMemoryMiB)
+		},
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in modifyVMResourcesIn) (*mcp.CallToolResult, confirmOut[resourcesResult], error) {
+			var zero confirmOut[resourcesResult]
+			wantMiB, err := in.memoryMiB()
+			if err != nil {
+				return nil, zero, err
 			}
-			if plan.mem {
-				if err := vc.SetMemoryMiB(ctx, vm.ID, plan.memMiB); err != nil {
-					done := "nothing was changed"
-					if plan.cpu {
-						done = fmt.Sprintf("the CPU count was already changed to %d", plan.cpuCount)
-					}
-					if maybeApplied(err) {
-						done += "; the memory change may have been applied"
-					}
-					return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d MiB", what, plan.memMiB), err, "check the VM with get_vm_details; "+done)
-				}
-				result.MemoryMiB, result.Changed = plan.memMiB, true
+			if in.CPUCount == 0 && wantMiB == 0 {
+				return nil, zero, argErrorf("give cpu_count, memory_gb or memory_mib")
 			}
-			return result, fmt.Sprintf("%s now has %d vCPUs and %d MiB", what, result.CPUCount, result.MemoryMiB), nil
-		})
-	})
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
+			if err != nil {
+				return nil, zero, err
+			}
+			what := label(vm.Name, vm.ID)
+			cpu, err := vc.GetCPU(ctx, vm.ID)
+			if err != nil {
+				return nil, zero, fail("read CPU of "+what, err, "")
+			}
+			mem, err := vc.GetMemory(ctx, vm.ID)
+			if err != nil {
+				return nil, zero, fail("read memory of "+what, err, "")
+			}
+			plan, err := planResources(vm, cpu, mem, in.CPUCount, wantMiB)
+			if err != nil {
+				return nil, zero, err
+			}
+			result := resourcesResult{VM: vmRef{vm.ID, vm.Name}, CPUCount: cpu.Count, MemoryMiB: mem.SizeMiB}
+			if !plan.cpu && !plan.mem {
+				return nil, confirmOut[resourcesResult]{Status: statusDone, Summary: what + " already has these resources; nothing changed", Result: &result}, nil
+			}
+			pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: plan.describe(what, cpu, mem)}
+			return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (resourcesResult, string, error) {
+				if plan.cpu {
+					if err := vc.SetCPUCount(ctx, vm.ID, plan.cpuCount); err != nil {
+						next := "check the VM with get_vm_details; nothing was changed"
+						if maybeApplied(err) {
+							next = "check the VM's CPU count with get_vm_details before trying again: the change may have been applied"
+						}
+						return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d vCPUs", what, plan.cpuCount), err, next)
+					}
+					result.CPUCount, result.Changed = plan.cpuCount, true
+				}
+				if plan.mem {
+					if err := vc.SetMemoryMiB(ctx, vm.ID, plan.memMiB); err != nil {
+						done := "nothing was changed"
+						if plan.cpu {
+							done = fmt.Sprintf("the CPU count was already changed to %d", plan.cpuCount)
+						}
+						if maybeApplied(err) {
+							done += "; the memory change may have been applied"
+						}
+						return resourcesResult{}, "", fail(fmt.Sprintf("set %s to %d MiB", what, plan.memMiB), err, "check the VM with get_vm_details; "+done)
+					}
+					result.MemoryMiB, result.Changed = plan.memMiB, true
+				}
+				return result, fmt.Sprintf("%s now has %d vCPUs and %d MiB", what, result.CPUCount, result.MemoryMiB), nil
+			})
+		},
+	}.tool()
 }
 
 // memoryMiB converts the memory arguments (at most one given) to MiB.

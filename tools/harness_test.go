@@ -27,7 +27,8 @@ type session struct {
 	sim   *vcentersim.Server
 	cs    *mcp.ClientSession
 	audit *syncBuffer
-	guard *Guard
+	mw    *Middleware
+	pol   *policy.Policy
 	pool  *vcenter.Pool
 }
 
@@ -39,6 +40,7 @@ type setup struct {
 	token        string
 	enforce      bool
 	readOnly     bool
+	toolsets     policy.Options // Toolsets, Tools, ExcludeTools only
 	rps          float64
 	burst        int
 	protocol     string
@@ -54,6 +56,7 @@ type option func(*setup)
 func withMode(m vcenter.Mode) option          { return func(s *setup) { s.mode = m } }
 func withSim(o vcentersim.Options) option     { return func(s *setup) { s.sim = o } }
 func withReadOnly() option                    { return func(s *setup) { s.readOnly = true } }
+func withToolsets(sets ...string) option      { return func(s *setup) { s.toolsets.Toolsets = sets } }
 func withRate(rps float64, burst int) option  { return func(s *setup) { s.rps, s.burst = rps, burst } }
 func withProtocol(v string) option            { return func(s *setup) { s.protocol = v } }
 func withPollInterval(d time.Duration) option { return func(s *setup) { s.pollInterval = d } }
@@ -124,7 +127,11 @@ func newSession(t testing.TB, opts ...option) *session {
 		Approver: approver, Version: "test", Log: zerolog.Nop(),
 	}
 	catalog := All(deps)
-	pol, _, err = policy.New(st.policy, Policies(catalog), policy.Options{ReadOnly: st.readOnly, AuthEnforce: st.enforce})
+	popts := ToolsetOptions(policy.Options{
+		ReadOnly: st.readOnly, AuthEnforce: st.enforce, Toolsets: st.toolsets.Toolsets,
+		Rate: policy.Rate{Enabled: true, RPS: st.rps, Burst: st.burst},
+	})
+	pol, _, err = policy.New(st.policy, Policies(catalog), popts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +139,14 @@ func newSession(t testing.TB, opts ...option) *session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limiter, err := policy.NewLimiter(true, st.rps, st.burst)
+	mw, err := NewMiddleware(MiddlewareConfig{
+		Policy: pol, Audit: log, Approver: approver, Catalog: catalog,
+		Identify: LaunchIdentity(ident), VCenter: pool.Default(), Log: zerolog.Nop(), ApprovalTTL: time.Minute,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Guard{
-		Policy: pol, Limiter: limiter, Log: log, Approver: approver, Catalog: catalog,
-		Identify: func(context.Context, mcp.Request) (policy.Identity, error) { return ident, nil },
-		VCenter:  pool.Default(), Diag: zerolog.Nop(),
-	}
-	srv := NewServer("test", catalog, g, nil)
+	srv := NewServer(catalog, mw, ServerOptions{Version: "test"})
 	ct, stt := mcp.NewInMemoryTransports()
 	ss, err := srv.Connect(context.Background(), stt, nil)
 	if err != nil {
@@ -163,11 +168,11 @@ func newSession(t testing.TB, opts ...option) *session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{t: t, sim: sim, cs: cs, audit: buf, guard: g, pool: pool}
+	s := &session{t: t, sim: sim, cs: cs, audit: buf, mw: mw, pol: pol, pool: pool}
 	t.Cleanup(func() {
 		cs.Close()
 		ss.Close()
-		g.Close()
+		mw.Close()
 		_ = pool.Close(context.Background())
 	})
 	return s

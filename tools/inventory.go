@@ -1,16 +1,12 @@
 // Inventory tools list what vCenter holds. They only read; each list is
 // paged (limit, cursor) and its items are compact; details come from the
 // get tools.
+
 package tools
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"slices"
-	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
@@ -30,8 +26,7 @@ type inventoryAPI interface {
 // --- list_vms ---
 
 type listVMsIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names         []string `json:"names,omitempty"`
 	PowerStates   []string `json:"power_states,omitempty"`
 	Hosts         []string `json:"hosts,omitempty"`
@@ -50,21 +45,14 @@ type vmItem struct {
 }
 
 func listVMs(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_vms",
-		Title:       "List VMs",
+	return spec[listVMsIn, page[vmItem]]{
+		Name: "list_vms", Title: "List VMs",
 		Description: "List VMs, filtered by name, power state or placement; paged, past vCenter's 4000-VM cap.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("power_states", powerStates...)
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listVMsIn) (*mcp.CallToolResult, page[vmItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[vmItem]{}, err
-		}
-		key := queryKey("list_vms", vc.Host(), []any{in.Names, in.PowerStates, in.Hosts, in.Clusters, in.Datacenters, in.Folders, in.ResourcePools})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]vmItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/vm` (sharded by datacenter past 4000), `GET /api/vcenter/datacenter` and name look-ups", On: "VMs and their parents"},
+		Example:    `{"limit": 5}`,
+		Schema:     func(in, _ *schema) { in.enum("power_states", powerStates...) },
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listVMsIn) ([]vmItem, error) {
 			f := vcenter.VMFilter{Names: in.Names}
 			for _, s := range in.PowerStates {
 				f.PowerStates = append(f.PowerStates, vcenter.PowerState(s))
@@ -85,9 +73,8 @@ func listVMs(d Deps) Tool {
 				out[i] = vmItem{ID: v.ID, Name: v.Name, PowerState: string(v.PowerState), CPUs: v.CPUCount, MemoryMiB: v.MemoryMiB}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 var powerStates = []string{string(vcenter.PoweredOn), string(vcenter.PoweredOff), string(vcenter.Suspended)}
@@ -95,8 +82,7 @@ var powerStates = []string{string(vcenter.PoweredOn), string(vcenter.PoweredOff)
 // --- list_hosts ---
 
 type listHostsIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names            []string `json:"names,omitempty"`
 	Clusters         []string `json:"clusters,omitempty"`
 	Datacenters      []string `json:"datacenters,omitempty"`
@@ -111,21 +97,14 @@ type hostItem struct {
 }
 
 func listHosts(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_hosts",
-		Title:       "List hosts",
+	return spec[listHostsIn, page[hostItem]]{
+		Name: "list_hosts", Title: "List hosts",
 		Description: "List ESXi hosts with connection and power state; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("connection_states", "CONNECTED", "DISCONNECTED", "NOT_RESPONDING")
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listHostsIn) (*mcp.CallToolResult, page[hostItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[hostItem]{}, err
-		}
-		key := queryKey("list_hosts", vc.Host(), []any{in.Names, in.Clusters, in.Datacenters, in.ConnectionStates})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]hostItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/host`", On: "hosts"},
+		Example:    `{}`,
+		Schema:     func(in, _ *schema) { in.enum("connection_states", "CONNECTED", "DISCONNECTED", "NOT_RESPONDING") },
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listHostsIn) ([]hostItem, error) {
 			f := vcenter.HostFilter{Names: in.Names, ConnectionStates: in.ConnectionStates}
 			if err := resolveAll(ctx, vc, target{vcenter.KindCluster, in.Clusters, &f.Clusters}, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
@@ -139,16 +118,14 @@ func listHosts(d Deps) Tool {
 				out[i] = hostItem{ID: h.ID, Name: h.Name, ConnectionState: h.ConnectionState, PowerState: h.PowerState}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 // --- list_datastores ---
 
 type listDatastoresIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names       []string `json:"names,omitempty"`
 	Types       []string `json:"types,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
@@ -170,21 +147,14 @@ type datastoreItem struct {
 var datastoreTypes = []string{"VMFS", "NFS", "NFS41", "CIFS", "VSAN", "VFFS", "VVOL"}
 
 func listDatastores(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_datastores",
-		Title:       "List datastores",
+	return spec[listDatastoresIn, page[datastoreItem]]{
+		Name: "list_datastores", Title: "List datastores",
 		Description: "List datastores with type, capacity and free space; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("types", datastoreTypes...)
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listDatastoresIn) (*mcp.CallToolResult, page[datastoreItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[datastoreItem]{}, err
-		}
-		key := queryKey("list_datastores", vc.Host(), []any{in.Names, in.Types, in.Datacenters})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]datastoreItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/datastore`", On: "datastores"},
+		Example:    `{}`,
+		Schema:     func(in, _ *schema) { in.enum("types", datastoreTypes...) },
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listDatastoresIn) ([]datastoreItem, error) {
 			ds, err := datastores(ctx, vc, vcenter.DatastoreFilter{Names: in.Names, Types: in.Types}, in.Datacenters)
 			if err != nil {
 				return nil, err
@@ -194,9 +164,8 @@ func listDatastores(d Deps) Tool {
 				out[i] = datastoreOf(x)
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 func datastores(ctx context.Context, vc VCenter, f vcenter.DatastoreFilter, datacenters []string) ([]vcenter.Datastore, error) {
@@ -239,8 +208,7 @@ func usedPct(capacity, free int64) float64 {
 // --- list_networks ---
 
 type listNetworksIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names       []string `json:"names,omitempty"`
 	Types       []string `json:"types,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
@@ -253,21 +221,14 @@ type networkItem struct {
 }
 
 func listNetworks(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_networks",
-		Title:       "List networks",
+	return spec[listNetworksIn, page[networkItem]]{
+		Name: "list_networks", Title: "List networks",
 		Description: "List port groups and opaque networks; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("types", "STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK")
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listNetworksIn) (*mcp.CallToolResult, page[networkItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[networkItem]{}, err
-		}
-		key := queryKey("list_networks", vc.Host(), []any{in.Names, in.Types, in.Datacenters})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]networkItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/network`", On: "networks"},
+		Example:    `{}`,
+		Schema:     func(in, _ *schema) { in.enum("types", "STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK") },
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listNetworksIn) ([]networkItem, error) {
 			f := vcenter.NetworkFilter{Names: in.Names, Types: in.Types}
 			if err := resolveAll(ctx, vc, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
@@ -281,16 +242,14 @@ func listNetworks(d Deps) Tool {
 				out[i] = networkItem{ID: n.ID, Name: n.Name, Type: n.Type}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 // --- list_datacenters ---
 
 type listDatacentersIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names []string `json:"names,omitempty"`
 }
 
@@ -300,20 +259,13 @@ type namedItem struct {
 }
 
 func listDatacenters(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_datacenters",
-		Title:       "List datacenters",
+	return spec[listDatacentersIn, page[namedItem]]{
+		Name: "list_datacenters", Title: "List datacenters",
 		Description: "List datacenters; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listDatacentersIn) (*mcp.CallToolResult, page[namedItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[namedItem]{}, err
-		}
-		key := queryKey("list_datacenters", vc.Host(), in.Names)
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]namedItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/datacenter`", On: "datacenters"},
+		Example:    `{}`,
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listDatacentersIn) ([]namedItem, error) {
 			dcs, _, err := vc.ListDatacenters(ctx, vcenter.DatacenterFilter{Names: in.Names})
 			if err != nil {
 				return nil, explain(err)
@@ -323,16 +275,14 @@ func listDatacenters(d Deps) Tool {
 				out[i] = namedItem{ID: dc.ID, Name: dc.Name}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 // --- list_clusters ---
 
 type listClustersIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names       []string `json:"names,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
 }
@@ -345,20 +295,13 @@ type clusterItem struct {
 }
 
 func listClusters(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_clusters",
-		Title:       "List clusters",
+	return spec[listClustersIn, page[clusterItem]]{
+		Name: "list_clusters", Title: "List clusters",
 		Description: "List clusters with HA and DRS flags; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listClustersIn) (*mcp.CallToolResult, page[clusterItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[clusterItem]{}, err
-		}
-		key := queryKey("list_clusters", vc.Host(), []any{in.Names, in.Datacenters})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]clusterItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/cluster`", On: "clusters"},
+		Example:    `{}`,
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listClustersIn) ([]clusterItem, error) {
 			f := vcenter.ClusterFilter{Names: in.Names}
 			if err := resolveAll(ctx, vc, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
@@ -372,36 +315,27 @@ func listClusters(d Deps) Tool {
 				out[i] = clusterItem{ID: c.ID, Name: c.Name, HA: c.HAEnabled, DRS: c.DRSEnabled}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 // --- list_resource_pools ---
 
 type listResourcePoolsIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names       []string `json:"names,omitempty"`
 	Clusters    []string `json:"clusters,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
 }
 
 func listResourcePools(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_resource_pools",
-		Title:       "List resource pools",
+	return spec[listResourcePoolsIn, page[namedItem]]{
+		Name: "list_resource_pools", Title: "List resource pools",
 		Description: "List resource pools; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listResourcePoolsIn) (*mcp.CallToolResult, page[namedItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[namedItem]{}, err
-		}
-		key := queryKey("list_resource_pools", vc.Host(), []any{in.Names, in.Clusters, in.Datacenters})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]namedItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/resource-pool`", On: "resource pools"},
+		Example:    `{}`,
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listResourcePoolsIn) ([]namedItem, error) {
 			f := vcenter.ResourcePoolFilter{Names: in.Names}
 			if err := resolveAll(ctx, vc, target{vcenter.KindCluster, in.Clusters, &f.Clusters}, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
@@ -415,16 +349,14 @@ func listResourcePools(d Deps) Tool {
 				out[i] = namedItem{ID: r.ID, Name: r.Name}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
+		}),
+	}.tool()
 }
 
 // --- list_folders ---
 
 type listFoldersIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Names       []string `json:"names,omitempty"`
 	Type        string   `json:"type,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
@@ -437,21 +369,14 @@ type folderItem struct {
 }
 
 func listFolders(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_folders",
-		Title:       "List folders",
+	return spec[listFoldersIn, page[folderItem]]{
+		Name: "list_folders", Title: "List folders",
 		Description: "List inventory folders by type; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.enum("type", "VIRTUAL_MACHINE", "HOST", "DATASTORE", "NETWORK", "DATACENTER")
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in listFoldersIn) (*mcp.CallToolResult, page[folderItem], error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, page[folderItem]{}, err
-		}
-		key := queryKey("list_folders", vc.Host(), []any{in.Names, in.Type, in.Datacenters})
-		p, _, err := paginate(d, key, in.pageArgs, func() ([]folderItem, error) {
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/folder`", On: "folders"},
+		Example:    `{}`,
+		Schema:     func(in, _ *schema) { in.enum("type", "VIRTUAL_MACHINE", "HOST", "DATASTORE", "NETWORK", "DATACENTER") },
+		Handle: listing(d, func(ctx context.Context, vc VCenter, in listFoldersIn) ([]folderItem, error) {
 			f := vcenter.FolderFilter{Names: in.Names, Type: in.Type}
 			if err := resolveAll(ctx, vc, target{vcenter.KindDatacenter, in.Datacenters, &f.Datacenters}); err != nil {
 				return nil, err
@@ -465,109 +390,6 @@ func listFolders(d Deps) Tool {
 				out[i] = folderItem{ID: fo.ID, Name: fo.Name, Type: fo.Type}
 			}
 			return out, nil
-		})
-		return nil, p, err
-	})
-}
-
-// --- name resolution for filters ---
-
-// target is one filter to resolve: the values given (names or ids) and
-// where to put the ids.
-type target struct {
-	kind   vcenter.Kind
-	values []string
-	dst    *[]string
-}
-
-// resolveAll resolves every target's names to ids.
-func resolveAll(ctx context.Context, vc inventoryAPI, targets ...target) error {
-	for _, t := range targets {
-		ids, err := resolveIDs(ctx, vc, t.kind, t.values)
-		if err != nil {
-			return err
-		}
-		*t.dst = ids
-	}
-	return nil
-}
-
-// resolveIDs turns filter values into ids: a value shaped like an id of
-// kind k is taken as one; the others are looked up as exact names in one
-// request. A name may match several objects (a "Production" folder in each
-// datacenter): all are kept. A name matching nothing is an error naming the
-// list tool that shows the valid names.
-func resolveIDs(ctx context.Context, vc inventoryAPI, k vcenter.Kind, values []string) ([]string, error) {
-	var ids, names []string
-	for _, v := range values {
-		if vcenter.LooksLikeID(k, v) {
-			ids = append(ids, v)
-		} else if v != "" {
-			names = append(names, v)
-		}
-	}
-	if len(names) == 0 {
-		return ids, nil
-	}
-	found := map[string][]string{} // name → ids
-	var err error
-	switch k {
-	case vcenter.KindHost:
-		var xs []vcenter.Host
-		xs, _, err = vc.ListHosts(ctx, vcenter.HostFilter{Names: names})
-		for _, x := range xs {
-			found[x.Name] = append(found[x.Name], x.ID)
-		}
-	case vcenter.KindCluster:
-		var xs []vcenter.Cluster
-		xs, _, err = vc.ListClusters(ctx, vcenter.ClusterFilter{Names: names})
-		for _, x := range xs {
-			found[x.Name] = append(found[x.Name], x.ID)
-		}
-	case vcenter.KindDatacenter:
-		var xs []vcenter.Datacenter
-		xs, _, err = vc.ListDatacenters(ctx, vcenter.DatacenterFilter{Names: names})
-		for _, x := range xs {
-			found[x.Name] = append(found[x.Name], x.ID)
-		}
-	case vcenter.KindFolder:
-		var xs []vcenter.Folder
-		xs, _, err = vc.ListFolders(ctx, vcenter.FolderFilter{Names: names, Type: "VIRTUAL_MACHINE"})
-		for _, x := range xs {
-			found[x.Name] = append(found[x.Name], x.ID)
-		}
-	case vcenter.KindResourcePool:
-		var xs []vcenter.ResourcePool
-		xs, _, err = vc.ListResourcePools(ctx, vcenter.ResourcePoolFilter{Names: names})
-		for _, x := range xs {
-			found[x.Name] = append(found[x.Name], x.ID)
-		}
-	default:
-		return nil, fmt.Errorf("no name look-up for %s", k)
-	}
-	if err != nil {
-		return nil, explain(err)
-	}
-	var missing []string
-	for _, n := range names {
-		if len(found[n]) == 0 {
-			missing = append(missing, fmt.Sprintf("%q", n))
-		}
-		ids = append(ids, found[n]...)
-	}
-	if len(missing) > 0 {
-		return nil, argErrorf("no %s named %s (names are exact; %s shows them)", kindLabel[k], strings.Join(missing, ", "), listToolOf[k])
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids), nil
-}
-
-var kindLabel = map[vcenter.Kind]string{
-	vcenter.KindHost: "host", vcenter.KindCluster: "cluster", vcenter.KindDatacenter: "datacenter",
-	vcenter.KindFolder: "VM folder", vcenter.KindResourcePool: "resource pool",
-}
-
-var listToolOf = map[vcenter.Kind]string{
-	vcenter.KindHost: "list_hosts", vcenter.KindCluster: "list_clusters", vcenter.KindDatacenter: "list_datacenters",
-	vcenter.KindFolder: "list_folders", vcenter.KindResourcePool: "list_resource_pools",
+		}),
+	}.tool()
 }

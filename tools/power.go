@@ -1,6 +1,7 @@
 // Power tools change the power state of one VM.
 // Inverses: power_on_vm ↔ shutdown_vm_guest (clean) / power_off_vm (hard);
 // suspend_vm ↔ power_on_vm.
+
 package tools
 
 import (
@@ -34,43 +35,34 @@ type powerOut struct {
 	Changed bool   `json:"changed"` // false when the VM was already in the asked state
 }
 
-// powerTool describes one power tool: what it does in each current state.
-type powerTool struct {
-	name, title, description string
-	kind                     kind
-	idempotent               bool
-	// act runs the operation on vm, or returns done=false when the VM is
-	// already where the tool would take it, or an error when the current
-	// state forbids it. It returns the expected state afterwards.
-	act func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (after vcenter.PowerState, done bool, err error)
-}
+// powerAct runs a power operation on vm, or returns done=false when the
+// VM is already where the tool would take it, or an error when the current
+// state forbids it. It returns the expected state afterwards.
+type powerAct func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (after vcenter.PowerState, done bool, err error)
 
-func (p powerTool) build(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        p.name,
-		Title:       p.title,
-		Description: p.description,
-		Annotations: annotations(p.kind, p.idempotent),
-	}, policy.LevelOps, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in powerIn) (*mcp.CallToolResult, powerOut, error) {
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
+// powerHandler is the handler every power tool shares: resolve the VM, act,
+// and say what changed.
+func powerHandler(d Deps, title string, act powerAct) mcp.ToolHandlerFor[powerIn, powerOut] {
+	return func(ctx context.Context, _ *mcp.CallToolRequest, in powerIn) (*mcp.CallToolResult, powerOut, error) {
+		vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
 		if err != nil {
 			return nil, powerOut{}, err
 		}
-		after, done, err := p.act(ctx, vc, vm)
+		after, done, err := act(ctx, vc, vm)
 		if err != nil {
 			return nil, powerOut{}, err
 		}
 		out := powerOut{VM: vmRef{vm.ID, vm.Name}, Before: string(vm.PowerState), After: string(after), Changed: done}
 		switch {
 		case done && out.Before == out.After: // guest operations return before the guest acts
-			out.Summary = fmt.Sprintf("%s: requested for %s; the guest acts on its own, the VM is %s now (check with get_vm_details)", p.title, label(vm.Name, vm.ID), out.After)
+			out.Summary = fmt.Sprintf("%s: requested for %s; the guest acts on its own, the VM is %s now (check with get_vm_details)", title, label(vm.Name, vm.ID), out.After)
 		case done:
 			out.Summary = fmt.Sprintf("%s: %s → %s", label(vm.Name, vm.ID), out.Before, out.After)
 		default:
 			out.Summary = fmt.Sprintf("%s is already %s; nothing changed", label(vm.Name, vm.ID), out.After)
 		}
 		return nil, out, nil
-	})
+	}
 }
 
 // hardPower runs a hard power action; ALREADY_IN_DESIRED_STATE, from a
@@ -89,49 +81,61 @@ func hardPower(ctx context.Context, vc VCenter, vm vcenter.VMSummary, a vcenter.
 }
 
 func powerOnVM(d Deps) Tool {
-	return powerTool{
-		name: "power_on_vm", title: "Power on VM", kind: kindWrite, idempotent: true,
-		description: "Power on or resume a VM. Inverse: shutdown_vm_guest, or power_off_vm (hard).",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "power_on_vm", Title: "Power on VM",
+		Description: "Power on or resume a VM. Inverse: shutdown_vm_guest, or power_off_vm (hard).",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindWrite, Idempotent: true,
+		Privileges: Privileges{Calls: "`POST /api/vcenter/vm/{vm}/power?action=start`", Needs: "`VirtualMachine.Interact.PowerOn`", On: "the VM (vSphere's task table also lists its datacenter)"},
+		Example:    `{"vm_name": "web-04"}`,
+		Handle: powerHandler(d, "Power on VM", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState == vcenter.PoweredOn {
 				return vcenter.PoweredOn, false, nil
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerStart, vcenter.PoweredOn, "")
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 func powerOffVM(d Deps) Tool {
-	return powerTool{
-		name: "power_off_vm", title: "Power off VM (hard)", kind: kindDestructive, idempotent: true,
-		description: "Hard power off: unsaved guest data is lost; prefer shutdown_vm_guest. Inverse: power_on_vm.",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "power_off_vm", Title: "Power off VM (hard)",
+		Description: "Hard power off: unsaved guest data is lost; prefer shutdown_vm_guest. Inverse: power_on_vm.",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindDestructive, Idempotent: true,
+		Privileges: Privileges{Calls: "`POST …/power?action=stop`", Needs: "`VirtualMachine.Interact.PowerOff`", On: "the VM"},
+		Example:    `{"vm_name": "web-01"}`,
+		Handle: powerHandler(d, "Power off VM (hard)", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState == vcenter.PoweredOff {
 				return vcenter.PoweredOff, false, nil
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerStop, vcenter.PoweredOff, "")
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 func restartVM(d Deps) Tool {
-	return powerTool{
-		name: "restart_vm", title: "Restart VM (hard reset)", kind: kindDestructive, idempotent: false,
-		description: "Hard reset of a running VM; prefer reboot_vm_guest. Inverse: none.",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "restart_vm", Title: "Restart VM (hard reset)",
+		Description: "Hard reset of a running VM; prefer reboot_vm_guest. Inverse: none.",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindDestructive, Idempotent: false,
+		Privileges: Privileges{Calls: "`POST …/power?action=reset`", Needs: "`VirtualMachine.Interact.Reset`", On: "the VM"},
+		Example:    `{"vm_name": "web-01"}`,
+		Handle: powerHandler(d, "Restart VM (hard reset)", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
 				return "", false, fmt.Errorf("%s is %s and a reset needs a running VM. Next: use power_on_vm", label(vm.Name, vm.ID), vm.PowerState)
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerReset, vcenter.PoweredOn, "check the state with get_vm_details; power_on_vm starts a VM that is off")
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 func suspendVM(d Deps) Tool {
-	return powerTool{
-		name: "suspend_vm", title: "Suspend VM", kind: kindWrite, idempotent: true,
-		description: "Suspend a running VM to disk. Inverse: power_on_vm.",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "suspend_vm", Title: "Suspend VM",
+		Description: "Suspend a running VM to disk. Inverse: power_on_vm.",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindWrite, Idempotent: true,
+		Privileges: Privileges{Calls: "`POST …/power?action=suspend`", Needs: "`VirtualMachine.Interact.Suspend`", On: "the VM"},
+		Example:    `{"vm_name": "web-01"}`,
+		Handle: powerHandler(d, "Suspend VM", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			switch vm.PowerState {
 			case vcenter.Suspended:
 				return vcenter.Suspended, false, nil
@@ -139,15 +143,18 @@ func suspendVM(d Deps) Tool {
 				return "", false, fmt.Errorf("%s is powered off and cannot be suspended. Next: nothing to do, or power_on_vm to start it", label(vm.Name, vm.ID))
 			}
 			return hardPower(ctx, vc, vm, vcenter.PowerSuspend, vcenter.Suspended, "check the state with get_vm_details")
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 func shutdownVMGuest(d Deps) Tool {
-	return powerTool{
-		name: "shutdown_vm_guest", title: "Shut down guest OS", kind: kindWrite, idempotent: true,
-		description: "Clean guest shutdown via VMware Tools (else power_off_vm). Inverse: power_on_vm.",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "shutdown_vm_guest", Title: "Shut down guest OS",
+		Description: "Clean guest shutdown via VMware Tools (else power_off_vm). Inverse: power_on_vm.",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindWrite, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET …/guest/power`, `POST …/guest/power?action=shutdown`", Needs: "`VirtualMachine.Interact.PowerOff` (the privilege of the guest shutdown, `ShutdownGuest`)", On: "the VM"},
+		Example:    `{"vm_name": "web-01"}`,
+		Handle: powerHandler(d, "Shut down guest OS", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			switch vm.PowerState {
 			case vcenter.PoweredOff:
 				return vcenter.PoweredOff, false, nil
@@ -158,15 +165,18 @@ func shutdownVMGuest(d Deps) Tool {
 				return "", false, err
 			}
 			return currentPower(ctx, vc, vm.ID, vcenter.PoweredOff), true, nil
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 func rebootVMGuest(d Deps) Tool {
-	return powerTool{
-		name: "reboot_vm_guest", title: "Reboot guest OS", kind: kindWrite, idempotent: false,
-		description: "Clean guest restart via VMware Tools (else restart_vm). Inverse: none.",
-		act: func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
+	return spec[powerIn, powerOut]{
+		Name: "reboot_vm_guest", Title: "Reboot guest OS",
+		Description: "Clean guest restart via VMware Tools (else restart_vm). Inverse: none.",
+		Toolset:     ToolsetPower, Level: policy.LevelOps, Kind: KindWrite, Idempotent: false,
+		Privileges: Privileges{Calls: "`GET …/guest/power`, `POST …/guest/power?action=reboot`", Needs: "`VirtualMachine.Interact.Reset` (the privilege of `RebootGuest`)", On: "the VM"},
+		Example:    `{"vm_name": "web-01"}`,
+		Handle: powerHandler(d, "Reboot guest OS", func(ctx context.Context, vc VCenter, vm vcenter.VMSummary) (vcenter.PowerState, bool, error) {
 			if vm.PowerState != vcenter.PoweredOn {
 				return "", false, fmt.Errorf("%s is %s, so its guest cannot reboot. Next: power_on_vm", label(vm.Name, vm.ID), vm.PowerState)
 			}
@@ -174,8 +184,8 @@ func rebootVMGuest(d Deps) Tool {
 				return "", false, err
 			}
 			return vcenter.PoweredOn, true, nil
-		},
-	}.build(d)
+		}),
+	}.tool()
 }
 
 // guestOp checks that VMware Tools can take a guest operation, then asks

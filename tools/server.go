@@ -5,32 +5,66 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// instructions tell the model how this server's tools fit together.
-const instructions = "Tools for VMware vCenter. When several vCenters are allowed, every tool takes an optional hostname (default: the configured one). " +
-	"VM tools take vm_id (like vm-42, from list_vms) or the exact vm_name; an ambiguous name returns the candidates: call again with vm_id. " +
-	"List filters (hosts, clusters, datacenters, folders, resource_pools, datastores) take names or ids. " +
-	"Lists are paged: limit 1-1000 (default 100); pass next_cursor back as cursor with the same filters. " +
-	"Tools that need confirmation return a preview and change nothing until called again with confirm: true after the user agrees. " +
-	"whoami shows what this session may do."
+// ServerOptions configures [NewServer].
+type ServerOptions struct {
+	Version string
+	// Log receives the SDK's own diagnostics.
+	Log *slog.Logger
+}
 
-// NewServer returns the MCP server with the catalogue registered behind the
-// guard. Every transport (stdio, HTTP, the in-process client of the call
-// and tools subcommands) serves this same server.
-func NewServer(version string, catalog []Tool, g *Guard, log *slog.Logger) *mcp.Server {
-	srv := mcp.NewServer(&mcp.Implementation{Name: "vsphere-mcp-pro", Title: "vSphere MCP Pro", Version: version}, &mcp.ServerOptions{
-		Instructions: instructions,
-		Logger:       log,
+// NewServer returns the MCP server: the tools policy enables registered
+// behind the middleware, and instructions for the model. Every transport
+// (stdio, HTTP, the in-process client of the call and tools subcommands)
+// serves this same server.
+func NewServer(catalog []Tool, mw *Middleware, opts ServerOptions) *mcp.Server {
+	var enabled []Tool
+	for _, t := range catalog {
+		if mw.policy.Enabled(t.Def.Name) {
+			enabled = append(enabled, t)
+		}
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "vsphere-mcp-pro", Title: "vSphere MCP Pro", Version: opts.Version}, &mcp.ServerOptions{
+		Instructions: Instructions(enabled),
+		Logger:       opts.Log,
 		// No logging capability: MCP client logging is deprecated; the
 		// server logs to stderr.
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 	})
-	Register(srv, catalog)
-	srv.AddReceivingMiddleware(g.Audit, g.Recover, g.Enforce) // outermost first: one call, see Guard
+	// Tools outside the enabled toolsets are not registered at all (each
+	// costs start-up time); policy still answers a call to one, since the
+	// middleware runs before the SDK looks the name up.
+	Register(srv, enabled)
+	mw.Install(srv)
 	return srv
+}
+
+// Instructions is what the server tells the model in its initialize result:
+// how names, previews and paging work, and which tool answers which
+// question, for the toolsets of the enabled tools. It stays under 2 kB.
+func Instructions(enabled []Tool) string {
+	on := map[Toolset]bool{}
+	for _, t := range enabled {
+		on[t.Toolset] = true
+	}
+	var b strings.Builder
+	b.WriteString("Tools for VMware vCenter, limited to this session's role (whoami tells which). " +
+		"Names: VM tools take vm_id (like vm-42) or the exact vm_name; an ambiguous name returns the candidates and changes nothing: call again with vm_id. " +
+		"List filters (hosts, clusters, datacenters, folders, resource_pools) take names or ids. " +
+		"Paging: lists return total, returned and next_cursor; pass next_cursor back as cursor with the same filters; limit is 1-1000 (default 100). " +
+		"Changes: a tool that needs confirmation returns a preview (target, current state, exact change) and changes nothing; show it to the user and call again with confirm: true only after they agree. " +
+		"Errors say what failed and end with the next step. When several vCenters are allowed, every tool takes hostname.")
+	for _, ts := range toolsets {
+		if on[ts.Name] && ts.Guide != "" {
+			b.WriteString(" ")
+			b.WriteString(ts.Guide)
+		}
+	}
+	return b.String()
 }
 
 // Local is an in-process client of the server, for the call and tools

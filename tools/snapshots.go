@@ -4,6 +4,7 @@
 // client cancels.
 // Inverses: create_vm_snapshot ↔ delete_vm_snapshot; revert_vm_snapshot has
 // none (the state since the snapshot is lost).
+
 package tools
 
 import (
@@ -17,7 +18,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
@@ -28,8 +28,6 @@ type snapshotAPI interface {
 	CreateSnapshot(ctx context.Context, vm string, spec vcenter.SnapshotSpec) (string, error)
 	RemoveSnapshot(ctx context.Context, snapshot string, removeChildren bool) (string, error)
 	RevertSnapshot(ctx context.Context, snapshot string, suppressPowerOn bool) (string, error)
-	WaitTask(ctx context.Context, task string, progress func(percent int)) (vcenter.Task, error)
-	CancelTask(ctx context.Context, task string) error
 }
 
 type snapshotItem struct {
@@ -63,29 +61,31 @@ type listVMSnapshotsOut struct {
 }
 
 func listVMSnapshots(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "list_vm_snapshots",
-		Title:       "List VM snapshots",
+	return spec[listVMSnapshotsIn, listVMSnapshotsOut]{
+		Name: "list_vm_snapshots", Title: "List VM snapshots",
 		Description: "A VM's snapshot tree with ids, names, times and the current one.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in listVMSnapshotsIn) (*mcp.CallToolResult, listVMSnapshotsOut, error) {
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, listVMSnapshotsOut{}, err
-		}
-		snaps, err := vc.ListSnapshots(ctx, vm.ID)
-		if err != nil {
-			return nil, listVMSnapshotsOut{}, fail(fmt.Sprintf("list snapshots of %s", label(vm.Name, vm.ID)), err, "")
-		}
-		out := listVMSnapshotsOut{VM: vmRef{vm.ID, vm.Name}, Count: len(snaps), Snapshots: make([]snapshotItem, 0, len(snaps))}
-		for _, s := range snaps {
-			if s.Current {
-				out.CurrentID = s.ID
+		Toolset:     ToolsetSnapshots, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "VI/JSON `VirtualMachine.snapshot`", On: "the VM"},
+		Example:    `{"vm_name": "db-01"}`,
+		Handle: func(ctx context.Context, _ *mcp.CallToolRequest, in listVMSnapshotsIn) (*mcp.CallToolResult, listVMSnapshotsOut, error) {
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
+			if err != nil {
+				return nil, listVMSnapshotsOut{}, err
 			}
-			out.Snapshots = append(out.Snapshots, snapshotItemOf(s))
-		}
-		return nil, out, nil
-	})
+			snaps, err := vc.ListSnapshots(ctx, vm.ID)
+			if err != nil {
+				return nil, listVMSnapshotsOut{}, fail(fmt.Sprintf("list snapshots of %s", label(vm.Name, vm.ID)), err, "")
+			}
+			out := listVMSnapshotsOut{VM: vmRef{vm.ID, vm.Name}, Count: len(snaps), Snapshots: make([]snapshotItem, 0, len(snaps))}
+			for _, s := range snaps {
+				if s.Current {
+					out.CurrentID = s.ID
+				}
+				out.Snapshots = append(out.Snapshots, snapshotItemOf(s))
+			}
+			return nil, out, nil
+		},
+	}.tool()
 }
 
 // --- create_vm_snapshot ---
@@ -106,107 +106,50 @@ type snapshotTaskOut struct {
 }
 
 func createVMSnapshot(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "create_vm_snapshot",
-		Title:       "Create VM snapshot",
+	return spec[createVMSnapshotIn, snapshotTaskOut]{
+		Name: "create_vm_snapshot", Title: "Create VM snapshot",
 		Description: "Snapshot a VM and wait, with progress; quiesce needs VMware Tools. Inverse: delete_vm_snapshot.",
-		Annotations: annotations(kindWrite, false),
-	}, policy.LevelOps, false, func(in, _ *schema) {
-		in.maxLen("snapshot_name", 80)
-		in.prop("snapshot_name").MinLength = new(1)
-		in.maxLen("description", 1000)
-	}, func(ctx context.Context, req *mcp.CallToolRequest, in createVMSnapshotIn) (*mcp.CallToolResult, snapshotTaskOut, error) {
-		if strings.TrimSpace(in.SnapshotName) == "" {
-			return nil, snapshotTaskOut{}, argErrorf("snapshot_name must not be blank")
-		}
-		if !plainText(in.SnapshotName) {
-			return nil, snapshotTaskOut{}, argErrorf("snapshot_name must be plain text: no control characters, line breaks or invisible characters")
-		}
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, snapshotTaskOut{}, err
-		}
-		what := fmt.Sprintf("snapshot %s", label(vm.Name, vm.ID))
-		if in.Quiesce && vm.PowerState == vcenter.PoweredOn {
-			g, err := vc.GetGuestPower(ctx, vm.ID)
-			if err == nil && !g.ToolsRunning() {
-				return nil, snapshotTaskOut{}, argErrorf("%s: quiesce needs VMware Tools running in the guest, and it is not. Next: call again with quiesce false, or start VMware Tools first", what)
+		Toolset:     ToolsetSnapshots, Level: policy.LevelOps, Kind: KindWrite, Idempotent: false,
+		Privileges: Privileges{Calls: "VI/JSON `CreateSnapshotEx_Task`, then the task's `info` (and `CancelTask` if the call is cancelled)",
+			Needs: "`VirtualMachine.State.CreateSnapshot`; `Datastore.AllocateSpace` (a snapshot consumes space)", On: "the VM; its datastores"},
+		Example: `{"vm_name": "web-01", "snapshot_name": "guard-test"}`,
+		Schema: func(in, _ *schema) {
+			in.maxLen("snapshot_name", 80)
+			in.prop("snapshot_name").MinLength = new(1)
+			in.maxLen("description", 1000)
+		},
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in createVMSnapshotIn) (*mcp.CallToolResult, snapshotTaskOut, error) {
+			if strings.TrimSpace(in.SnapshotName) == "" {
+				return nil, snapshotTaskOut{}, argErrorf("snapshot_name must not be blank")
 			}
-		}
-		task, err := vc.CreateSnapshot(ctx, vm.ID, vcenter.SnapshotSpec{Name: in.SnapshotName, Description: in.Description, Memory: in.Memory, Quiesce: in.Quiesce})
-		if err != nil {
-			return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
-		}
-		t, err := waitTask(ctx, d, req, vc, task)
-		if err != nil {
-			return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
-		}
-		out := snapshotTaskOut{VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{t.ResultID, in.SnapshotName}, TaskID: task}
-		out.Summary = fmt.Sprintf("snapshot %q (%s) of %s created", in.SnapshotName, t.ResultID, label(vm.Name, vm.ID))
-		return nil, out, nil
-	})
-}
-
-// waitTask waits for a vCenter task, sending MCP progress notifications
-// when the client asked for them (a progress token), and records the task
-// in the audit line. When the client cancels, it stops waiting and cancels
-// the task where vCenter allows; the audit line says which.
-func waitTask(ctx context.Context, d Deps, req *mcp.CallToolRequest, vc VCenter, task string) (vcenter.Task, error) {
-	audit.NoteTask(ctx, task, audit.TaskLeftRunning) // until it is known to have ended
-	token := req.Params.GetProgressToken()
-	var last time.Time
-	progress := func(pct int) {
-		if token == nil || req.Session == nil || time.Since(last) < d.ProgressEvery {
-			return
-		}
-		last = time.Now()
-		_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{
-			ProgressToken: token, Progress: float64(pct), Total: 100, Message: fmt.Sprintf("vCenter task %s: %d%%", task, pct),
-		})
-	}
-	t, err := vc.WaitTask(ctx, task, progress)
-	switch {
-	case err == nil:
-		audit.NoteTask(ctx, task, audit.TaskSuccess)
-		if token != nil && req.Session != nil {
-			_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: token, Progress: 100, Total: 100, Message: "done"})
-		}
-		return t, nil
-	case ctx.Err() != nil:
-		// The client gave up: the call's context is gone, so cancelling
-		// the task uses a short context of its own.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-		defer cancel()
-		state := audit.TaskLeftRunning
-		if t.Cancelable || t.ID == "" {
-			if cerr := vc.CancelTask(cctx, task); cerr == nil {
-				state = audit.TaskCancelled
+			if !plainText(in.SnapshotName) {
+				return nil, snapshotTaskOut{}, argErrorf("snapshot_name must be plain text: no control characters, line breaks or invisible characters")
 			}
-		}
-		audit.NoteTask(ctx, task, state)
-		return t, fmt.Errorf("cancelled by the client; vCenter task %s was %s", task, strings.ReplaceAll(string(state), "_", " "))
-	case t.State == vcenter.TaskError:
-		audit.NoteTask(ctx, task, audit.TaskError)
-		return t, err
-	default:
-		// Reading the task failed, not the task: it may still complete.
-		audit.NoteTask(ctx, task, audit.TaskLeftRunning)
-		return t, &taskNotFollowedError{task: task, err: err}
-	}
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
+			if err != nil {
+				return nil, snapshotTaskOut{}, err
+			}
+			what := fmt.Sprintf("snapshot %s", label(vm.Name, vm.ID))
+			if in.Quiesce && vm.PowerState == vcenter.PoweredOn {
+				g, err := vc.GetGuestPower(ctx, vm.ID)
+				if err == nil && !g.ToolsRunning() {
+					return nil, snapshotTaskOut{}, argErrorf("%s: quiesce needs VMware Tools running in the guest, and it is not. Next: call again with quiesce false, or start VMware Tools first", what)
+				}
+			}
+			task, err := vc.CreateSnapshot(ctx, vm.ID, vcenter.SnapshotSpec{Name: in.SnapshotName, Description: in.Description, Memory: in.Memory, Quiesce: in.Quiesce})
+			if err != nil {
+				return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
+			}
+			t, err := waitTask(ctx, d, req, vc, task)
+			if err != nil {
+				return nil, snapshotTaskOut{}, fail(what, err, snapshotNext(err))
+			}
+			out := snapshotTaskOut{VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{t.ResultID, in.SnapshotName}, TaskID: task}
+			out.Summary = fmt.Sprintf("snapshot %q (%s) of %s created", in.SnapshotName, t.ResultID, label(vm.Name, vm.ID))
+			return nil, out, nil
+		},
+	}.tool()
 }
-
-// taskNotFollowedError is a task that was started but could not be read to
-// its end: vCenter may still complete it.
-type taskNotFollowedError struct {
-	task string
-	err  error
-}
-
-func (e *taskNotFollowedError) Error() string {
-	return fmt.Sprintf("vCenter task %s was started, but reading its state failed (%v); it may still complete", e.task, e.err)
-}
-
-func (e *taskNotFollowedError) Unwrap() error { return e.err }
 
 // snapshotNext is the next step after a snapshot request whose effect is
 // unknown: it may have reached vCenter, or its task may still run. The
@@ -234,42 +177,44 @@ type revertVMSnapshotIn struct {
 }
 
 func revertVMSnapshot(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "revert_vm_snapshot",
-		Title:       "Revert VM to snapshot",
+	return spec[revertVMSnapshotIn, confirmOut[snapshotTaskOut]]{
+		Name: "revert_vm_snapshot", Title: "Revert VM to snapshot",
 		Description: "Revert a VM to a snapshot (default: current), losing later changes. Needs confirmation. Inverse: none.",
-		Annotations: annotations(kindDestructive, true),
-	}, policy.LevelOps, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in revertVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, confirmOut[snapshotTaskOut]{}, err
-		}
-		snap, _, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, true)
-		if err != nil {
-			return nil, confirmOut[snapshotTaskOut]{}, err
-		}
-		after := snap.PowerState
-		if after == vcenter.PoweredOn && in.SuppressPowerOn {
-			after = vcenter.PoweredOff
-		}
-		pv := preview{
-			Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
-			Change: fmt.Sprintf("revert %s to snapshot %q (%s, taken %s); everything since is lost and the VM will be %s",
-				label(vm.Name, vm.ID), snap.Name, snap.ID, snap.Created.UTC().Format(time.RFC3339), after),
-		}
-		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
-			what := fmt.Sprintf("revert %s to %s", label(vm.Name, vm.ID), snap.ID)
-			task, err := vc.RevertSnapshot(ctx, snap.ID, in.SuppressPowerOn)
+		Toolset:     ToolsetSnapshots, Level: policy.LevelOps, Kind: KindDestructive, Idempotent: true, Confirm: true,
+		Privileges: Privileges{Calls: "VI/JSON `RevertToSnapshot_Task` on the snapshot", Needs: "`VirtualMachine.State.RevertToSnapshot`", On: "the VM"},
+		Example:    `{"vm_name": "db-01", "snapshot_name": "after-patch"}`,
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in revertVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
 			if err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				return nil, confirmOut[snapshotTaskOut]{}, err
 			}
-			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+			snap, _, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, true)
+			if err != nil {
+				return nil, confirmOut[snapshotTaskOut]{}, err
 			}
-			summary := fmt.Sprintf("%s reverted to snapshot %q (%s)", label(vm.Name, vm.ID), snap.Name, snap.ID)
-			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
-		})
-	})
+			after := snap.PowerState
+			if after == vcenter.PoweredOn && in.SuppressPowerOn {
+				after = vcenter.PoweredOff
+			}
+			pv := preview{
+				Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
+				Change: fmt.Sprintf("revert %s to snapshot %q (%s, taken %s); everything since is lost and the VM will be %s",
+					label(vm.Name, vm.ID), snap.Name, snap.ID, snap.Created.UTC().Format(time.RFC3339), after),
+			}
+			return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
+				what := fmt.Sprintf("revert %s to %s", label(vm.Name, vm.ID), snap.ID)
+				task, err := vc.RevertSnapshot(ctx, snap.ID, in.SuppressPowerOn)
+				if err != nil {
+					return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				}
+				if _, err := waitTask(ctx, d, req, vc, task); err != nil {
+					return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				}
+				summary := fmt.Sprintf("%s reverted to snapshot %q (%s)", label(vm.Name, vm.ID), snap.Name, snap.ID)
+				return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
+			})
+		},
+	}.tool()
 }
 
 // --- delete_vm_snapshot ---
@@ -282,42 +227,44 @@ type deleteVMSnapshotIn struct {
 }
 
 func deleteVMSnapshot(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "delete_vm_snapshot",
-		Title:       "Delete VM snapshot",
+	return spec[deleteVMSnapshotIn, confirmOut[snapshotTaskOut]]{
+		Name: "delete_vm_snapshot", Title: "Delete VM snapshot",
 		Description: "Delete a VM snapshot (optionally its children); the VM keeps its present state. Needs confirmation. Inverse: none.",
-		Annotations: annotations(kindDestructive, true),
-	}, policy.LevelAdmin, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, confirmOut[snapshotTaskOut]{}, err
-		}
-		snap, all, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, false)
-		if err != nil {
-			return nil, confirmOut[snapshotTaskOut]{}, err
-		}
-		change := fmt.Sprintf("delete snapshot %q (%s) of %s", snap.Name, snap.ID, label(vm.Name, vm.ID))
-		if n := descendants(all, snap.ID); n > 0 {
-			if in.RemoveChildren {
-				change += fmt.Sprintf(" and the %d snapshot(s) below it", n)
-			} else {
-				change += fmt.Sprintf("; its %d child snapshot(s) are kept", n)
-			}
-		}
-		pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: change}
-		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
-			what := fmt.Sprintf("delete %s of %s", snap.ID, label(vm.Name, vm.ID))
-			task, err := vc.RemoveSnapshot(ctx, snap.ID, in.RemoveChildren)
+		Toolset:     ToolsetSnapshots, Level: policy.LevelAdmin, Kind: KindDestructive, Idempotent: true, Confirm: true,
+		Privileges: Privileges{Calls: "VI/JSON `RemoveSnapshot_Task` on the snapshot", Needs: "`VirtualMachine.State.RemoveSnapshot`", On: "the VM"},
+		Example:    `{"vm_name": "db-01", "snapshot_id": "snapshot-4"}`,
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
 			if err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				return nil, confirmOut[snapshotTaskOut]{}, err
 			}
-			if _, err := waitTask(ctx, d, req, vc, task); err != nil {
-				return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+			snap, all, err := findSnapshot(ctx, vc, vm, in.snapshotRefArgs, false)
+			if err != nil {
+				return nil, confirmOut[snapshotTaskOut]{}, err
 			}
-			summary := fmt.Sprintf("snapshot %q (%s) of %s deleted", snap.Name, snap.ID, label(vm.Name, vm.ID))
-			return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
-		})
-	})
+			change := fmt.Sprintf("delete snapshot %q (%s) of %s", snap.Name, snap.ID, label(vm.Name, vm.ID))
+			if n := descendants(all, snap.ID); n > 0 {
+				if in.RemoveChildren {
+					change += fmt.Sprintf(" and the %d snapshot(s) below it", n)
+				} else {
+					change += fmt.Sprintf("; its %d child snapshot(s) are kept", n)
+				}
+			}
+			pv := preview{Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)}, Change: change}
+			return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (snapshotTaskOut, string, error) {
+				what := fmt.Sprintf("delete %s of %s", snap.ID, label(vm.Name, vm.ID))
+				task, err := vc.RemoveSnapshot(ctx, snap.ID, in.RemoveChildren)
+				if err != nil {
+					return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				}
+				if _, err := waitTask(ctx, d, req, vc, task); err != nil {
+					return snapshotTaskOut{}, "", fail(what, err, snapshotNext(err))
+				}
+				summary := fmt.Sprintf("snapshot %q (%s) of %s deleted", snap.Name, snap.ID, label(vm.Name, vm.ID))
+				return snapshotTaskOut{Summary: summary, VM: vmRef{vm.ID, vm.Name}, Snapshot: vmRef{snap.ID, snap.Name}, TaskID: task}, summary, nil
+			})
+		},
+	}.tool()
 }
 
 // findSnapshot picks one snapshot of vm by id or exact name; with neither,

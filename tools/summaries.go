@@ -1,3 +1,5 @@
+// Summaries aggregate inventory: datastore usage and resource utilization.
+
 package tools
 
 import (
@@ -20,8 +22,7 @@ import (
 // --- get_datastore_usage ---
 
 type datastoreUsageIn struct {
-	hostArgs
-	pageArgs
+	listArgs
 	Datastores  []string `json:"datastores,omitempty"`
 	Datacenters []string `json:"datacenters,omitempty"`
 }
@@ -42,52 +43,52 @@ type datastoreUsageOut struct {
 }
 
 func getDatastoreUsage(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "get_datastore_usage",
-		Title:       "Get datastore usage",
+	return spec[datastoreUsageIn, datastoreUsageOut]{
+		Name: "get_datastore_usage", Title: "Get datastore usage",
 		Description: "Capacity, free and used % per datastore, fullest first, with totals; paged.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, func(in, _ *schema) {
-		in.between("limit", 1, maxLimit)
-	}, func(ctx context.Context, _ *mcp.CallToolRequest, in datastoreUsageIn) (*mcp.CallToolResult, datastoreUsageOut, error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, datastoreUsageOut{}, err
-		}
-		var ids, names []string
-		for _, v := range in.Datastores {
-			if vcenter.LooksLikeID(vcenter.KindDatastore, v) {
-				ids = append(ids, v)
-			} else {
-				names = append(names, v)
-			}
-		}
-		if len(ids) > 0 && len(names) > 0 {
-			return nil, datastoreUsageOut{}, argErrorf("give datastores as all ids or all names, not a mix")
-		}
-		key := queryKey("get_datastore_usage", vc.Host(), []any{in.Datastores, in.Datacenters})
-		p, all, err := paginate(d, key, in.pageArgs, func() ([]datastoreItem, error) {
-			ds, err := datastores(ctx, vc, vcenter.DatastoreFilter{IDs: ids, Names: names}, in.Datacenters)
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/datastore`", On: "datastores"},
+		Example:    `{}`,
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in datastoreUsageIn) (*mcp.CallToolResult, datastoreUsageOut, error) {
+			vc, err := connect(ctx, d, in.Hostname)
 			if err != nil {
-				return nil, err
+				return nil, datastoreUsageOut{}, err
 			}
-			if len(names) > 0 {
-				if missing := missingNames(names, ds, func(x vcenter.Datastore) string { return x.Name }); missing != "" {
-					return nil, argErrorf("no datastore named %s (list_datastores shows them)", missing)
+			var ids, names []string
+			for _, v := range in.Datastores {
+				if vcenter.LooksLikeID(vcenter.KindDatastore, v) {
+					ids = append(ids, v)
+				} else {
+					names = append(names, v)
 				}
 			}
-			items := make([]datastoreItem, len(ds))
-			for i, x := range ds {
-				items[i] = datastoreOf(x)
+			if len(ids) > 0 && len(names) > 0 {
+				return nil, datastoreUsageOut{}, argErrorf("give datastores as all ids or all names, not a mix")
 			}
-			sort.SliceStable(items, func(i, j int) bool { return items[i].UsedPct > items[j].UsedPct })
-			return items, nil
-		})
-		if err != nil {
-			return nil, datastoreUsageOut{}, err
-		}
-		return nil, datastoreUsageOut{Totals: totalsOf(all), page: p}, nil
-	})
+			key := listingKey(req.Params.Name, vc.Host(), in)
+			p, all, err := paginate(d, key, in.pageArgs, func() ([]datastoreItem, error) {
+				ds, err := datastores(ctx, vc, vcenter.DatastoreFilter{IDs: ids, Names: names}, in.Datacenters)
+				if err != nil {
+					return nil, err
+				}
+				if len(names) > 0 {
+					if missing := missingNames(names, ds, func(x vcenter.Datastore) string { return x.Name }); missing != "" {
+						return nil, argErrorf("no datastore named %s (list_datastores shows them)", missing)
+					}
+				}
+				items := make([]datastoreItem, len(ds))
+				for i, x := range ds {
+					items[i] = datastoreOf(x)
+				}
+				sort.SliceStable(items, func(i, j int) bool { return items[i].UsedPct > items[j].UsedPct })
+				return items, nil
+			})
+			if err != nil {
+				return nil, datastoreUsageOut{}, err
+			}
+			return nil, datastoreUsageOut{Totals: totalsOf(all), page: p}, nil
+		},
+	}.tool()
 }
 
 // totalsOf sums datastore capacity and free space.
@@ -164,26 +165,28 @@ type utilizationOut struct {
 const maxClusters = 300
 
 func getResourceUtilizationSummary(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "get_resource_utilization_summary",
-		Title:       "Get resource utilization summary",
+	return spec[utilizationIn, utilizationOut]{
+		Name: "get_resource_utilization_summary", Title: "Get resource utilization summary",
 		Description: "VM power states, host connection states and datastore capacity, overall and per cluster.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in utilizationIn) (*mcp.CallToolResult, utilizationOut, error) {
-		vc, err := connect(ctx, d, in.Hostname)
-		if err != nil {
-			return nil, utilizationOut{}, err
-		}
-		var dcs, cls []string
-		if err := resolveAll(ctx, vc, target{vcenter.KindDatacenter, in.Datacenters, &dcs}, target{vcenter.KindCluster, in.Clusters, &cls}); err != nil {
-			return nil, utilizationOut{}, err
-		}
-		out, err := summarize(ctx, vc, dcs, cls)
-		if err != nil {
-			return nil, utilizationOut{}, explain(err)
-		}
-		return nil, out, nil
-	})
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "the VM, host, datastore and cluster lists", On: "all of those"},
+		Example:    `{}`,
+		Handle: func(ctx context.Context, _ *mcp.CallToolRequest, in utilizationIn) (*mcp.CallToolResult, utilizationOut, error) {
+			vc, err := connect(ctx, d, in.Hostname)
+			if err != nil {
+				return nil, utilizationOut{}, err
+			}
+			var dcs, cls []string
+			if err := resolveAll(ctx, vc, target{vcenter.KindDatacenter, in.Datacenters, &dcs}, target{vcenter.KindCluster, in.Clusters, &cls}); err != nil {
+				return nil, utilizationOut{}, err
+			}
+			out, err := summarize(ctx, vc, dcs, cls)
+			if err != nil {
+				return nil, utilizationOut{}, explain(err)
+			}
+			return nil, out, nil
+		},
+	}.tool()
 }
 
 // summarize gathers the counts: one cluster list, then per cluster one VM

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -15,16 +16,22 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
 
-// Tool is one entry of the catalogue: the MCP definition, what policy needs
-// to know of it, and how to register it on a server.
+// Tool is one entry of the catalogue, built from its [spec]: the MCP
+// definition clients see, what policy and the docs need to know of it, and
+// how to register it on a server.
 type Tool struct {
-	Def *mcp.Tool
+	Def     *mcp.Tool
+	Toolset Toolset
 	// Level is the least default role that includes the tool.
 	Level policy.Level
-	// Confirm marks a tool that changes nothing without confirm: true (or
-	// the user's approval through elicitation). It is separate from the
-	// destructiveHint annotation: power_off_vm has the hint, not the flag.
-	Confirm bool
+	Kind  Kind
+	// Confirm marks a tool that may return a preview and change nothing until
+	// confirmed; see the confirmation rule in confirm.go.
+	Confirm    bool
+	Privileges Privileges
+	// Example is a valid argument object against the simulator's default
+	// inventory: the docs show it and every test that calls every tool uses it.
+	Example json.RawMessage
 	add     func(*mcp.Server)
 }
 
@@ -32,10 +39,123 @@ type Tool struct {
 func (t Tool) Policy() policy.Tool {
 	return policy.Tool{
 		Name:        t.Def.Name,
-		ReadOnly:    t.Def.Annotations.ReadOnlyHint,
-		Destructive: t.Def.Annotations.DestructiveHint != nil && *t.Def.Annotations.DestructiveHint,
+		Toolset:     string(t.Toolset),
+		ReadOnly:    t.Kind == KindRead,
+		Destructive: t.Kind == KindDestructive,
 		Confirm:     t.Confirm,
 		Level:       t.Level,
+	}
+}
+
+// Kind is what a tool does to vCenter; it alone fixes the tool's annotations.
+type Kind int
+
+// The kinds of tool.
+const (
+	KindRead        Kind = iota + 1 // reads only
+	KindWrite                       // changes state, loses nothing (power on, snapshot, migrate)
+	KindDestructive                 // may lose state (hard power off, delete, revert)
+)
+
+// String names the kind as the docs do.
+func (k Kind) String() string {
+	switch k {
+	case KindRead:
+		return "read"
+	case KindWrite:
+		return "write"
+	case KindDestructive:
+		return "destructive"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// annotations returns all four hints for a kind: the only place they are set.
+// OpenWorldHint is false everywhere: the tools reach only the allow-listed
+// vCenters. The title is the tool's own (Tool.Title), not repeated here.
+func annotations(k Kind, idempotent bool) *mcp.ToolAnnotations {
+	return &mcp.ToolAnnotations{
+		ReadOnlyHint:    k == KindRead,
+		DestructiveHint: new(k == KindDestructive),
+		IdempotentHint:  idempotent,
+		OpenWorldHint:   new(false),
+	}
+}
+
+// Privileges documents what a tool asks of vCenter, for docs/privileges.md.
+type Privileges struct {
+	Calls string // the vCenter requests, e.g. "`POST /api/vcenter/vm/{vm}/power?action=start`"
+	Needs string // privileges beyond System.Read; "" for none
+	On    string // the objects they must be granted on
+}
+
+// spec declares one tool: everything about it in one value, turned into a
+// [Tool] by [spec.tool]. Adding a tool is writing one spec in its domain file
+// and one line in [All].
+type spec[In, Out any] struct {
+	Name        string // snake_case, verb first: list_vms, power_on_vm
+	Title       string // sentence case: "Power on VM"
+	Description string // user documentation: effect, preconditions, inverse; at most three sentences
+	Toolset     Toolset
+	Level       policy.Level
+	Kind        Kind
+	Idempotent  bool // a repeat with the same arguments changes nothing more
+	Confirm     bool // see confirm.go
+	Privileges  Privileges
+	Example     string // JSON arguments valid against the simulator's default inventory
+	// Schema edits the inferred schemas for what struct tags cannot say (enums,
+	// bounds); optional. A "limit" argument is bounded to 1..maxLimit for every
+	// list tool without it.
+	Schema func(in, out *schema)
+	Handle mcp.ToolHandlerFor[In, Out]
+}
+
+// tool builds the catalogue entry. Schemas are inferred from In and Out,
+// normalised (no "null" unions), edited by Schema, and the output cut to its
+// top level; the handler is wrapped so that unknown arguments are refused and
+// the audit record knows the arguments passed validation. Mistakes in a
+// declaration panic with the tool's name, at start-up.
+func (s spec[In, Out]) tool() Tool {
+	if s.Name == "" || s.Title == "" || s.Description == "" || s.Toolset == "" || s.Level == 0 || s.Kind == 0 || s.Handle == nil {
+		panic(fmt.Sprintf("tool %q: name, title, description, toolset, level, kind and handler are required", s.Name))
+	}
+	var example json.RawMessage
+	if s.Example != "" {
+		if !json.Valid([]byte(s.Example)) {
+			panic(fmt.Sprintf("tool %q: example is not JSON", s.Name))
+		}
+		example = json.RawMessage(s.Example)
+	}
+	in, out := inferSchema[In](), inferSchema[Out]()
+	if p, ok := in.s.Properties["limit"]; ok && p.Maximum == nil {
+		in.between("limit", 1, maxLimit)
+	}
+	if s.Schema != nil {
+		s.Schema(in, out)
+	}
+	compactOutput(out.s)
+	// Unknown arguments are refused by the handler (strictArgs), with a
+	// message naming the valid ones, rather than advertised as
+	// additionalProperties:false in every schema of tools/list.
+	in.s.AdditionalProperties = nil
+	def := &mcp.Tool{
+		Name: s.Name, Title: s.Title, Description: s.Description,
+		Annotations: annotations(s.Kind, s.Idempotent),
+		InputSchema: in.s, OutputSchema: out.s,
+	}
+	h := s.Handle
+	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
+		if err := strictArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
+			var zero Out
+			return nil, zero, err
+		}
+		markArgsValid(ctx)
+		return h(ctx, req, args)
+	}
+	return Tool{
+		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm,
+		Privileges: s.Privileges, Example: example,
+		add: func(srv *mcp.Server) { mcp.AddTool(srv, def, wrapped) },
 	}
 }
 
@@ -48,6 +168,7 @@ type VCenter interface {
 	powerAPI
 	hardwareAPI
 	snapshotAPI
+	taskAPI
 	inventoryAPI
 }
 
@@ -70,12 +191,12 @@ type Deps struct {
 	pages *pageCache
 }
 
-// All returns the catalogue in product order. Nothing registers itself:
-// this list is the single place a tool is added.
+// All returns the catalogue in product order, grouped by toolset. Nothing
+// registers itself: this list is the single place a tool is added.
 func All(d Deps) []Tool {
 	d.pages = newPageCache(8, 2*time.Minute)
 	constructors := []func(Deps) Tool{
-		// Inventory.
+		// Toolset inventory.
 		listVMs,
 		getVMDetails,
 		listHosts,
@@ -87,22 +208,22 @@ func All(d Deps) []Tool {
 		listFolders,
 		getDatastoreUsage,
 		getResourceUtilizationSummary,
-		// Power.
+		// Toolset power.
 		powerOnVM,
 		powerOffVM,
 		restartVM,
 		suspendVM,
 		shutdownVMGuest,
 		rebootVMGuest,
-		// Snapshots.
+		// Toolset snapshots.
 		listVMSnapshots,
 		createVMSnapshot,
 		revertVMSnapshot,
 		deleteVMSnapshot,
-		// Lifecycle and hardware.
+		// Toolset lifecycle.
 		deleteVM,
 		modifyVMResources,
-		// Access.
+		// Toolset access (always on).
 		whoami,
 	}
 	// Each constructor infers its schemas by reflection; they are
@@ -148,7 +269,8 @@ func Policies(catalog []Tool) []policy.Tool {
 }
 
 // Register adds every tool of the catalogue to srv. Which tools a caller
-// sees and may call is decided per request by [Guard].
+// sees and may call is decided per request by policy, through the
+// [Middleware].
 //
 // The SDK resolves and checks every schema as a tool is added, which is
 // most of the server's start-up time, so the tools are added from one
@@ -169,59 +291,4 @@ func Register(srv *mcp.Server, catalog []Tool) {
 	}
 	close(next)
 	wg.Wait()
-}
-
-// kind is what a tool does to vCenter, which fixes its annotations.
-type kind int
-
-const (
-	kindRead        kind = iota // reads only
-	kindWrite                   // changes state, loses nothing (power on, snapshot)
-	kindDestructive             // may lose state (hard power off, delete, revert)
-)
-
-// annotations returns all four hints for a kind. OpenWorldHint is false
-// everywhere: the tools reach only the allow-listed vCenters. The title is
-// the tool's own (Tool.Title), not repeated here.
-func annotations(k kind, idempotent bool) *mcp.ToolAnnotations {
-	return &mcp.ToolAnnotations{
-		ReadOnlyHint:    k == kindRead,
-		DestructiveHint: new(k == kindDestructive),
-		IdempotentHint:  idempotent,
-		OpenWorldHint:   new(false),
-	}
-}
-
-// newTool builds a catalogue entry from a typed handler. Schemas are
-// inferred from In and Out, normalised (no "null" unions) and then edited
-// by edit, if given, before registration; the handler is wrapped so the
-// audit record knows the arguments passed validation.
-func newTool[In, Out any](def *mcp.Tool, level policy.Level, confirm bool, edit func(in, out *schema), h mcp.ToolHandlerFor[In, Out]) Tool {
-	in, out := inferSchema[In](), inferSchema[Out]()
-	if edit != nil {
-		edit(in, out)
-	}
-	compactOutput(out.s)
-	// Unknown arguments are refused by the handler (strictArgs), with a
-	// message naming the valid ones, rather than advertised as
-	// additionalProperties:false in every schema of tools/list.
-	in.s.AdditionalProperties = nil
-	def.InputSchema, def.OutputSchema = in.s, out.s
-	if def.Annotations == nil || def.Annotations.DestructiveHint == nil || def.Annotations.OpenWorldHint == nil {
-		panic(fmt.Sprintf("tool %q: set all four annotations", def.Name))
-	}
-	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
-		if err := strictArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
-			var zero Out
-			return nil, zero, err
-		}
-		markArgsValid(ctx)
-		return h(ctx, req, args)
-	}
-	return Tool{
-		Def:     def,
-		Level:   level,
-		Confirm: confirm,
-		add:     func(s *mcp.Server) { mcp.AddTool(s, def, wrapped) },
-	}
 }

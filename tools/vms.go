@@ -1,5 +1,6 @@
 // VM tools read one VM's details and delete a VM.
 // Inverse of delete_vm: none (restore from backup); it needs confirmation.
+
 package tools
 
 import (
@@ -85,50 +86,26 @@ type placementOut struct {
 }
 
 func getVMDetails(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "get_vm_details",
-		Title:       "Get VM details",
+	return spec[getVMDetailsIn, vmDetailsOut]{
+		Name: "get_vm_details", Title: "Get VM details",
 		Description: "One VM's power, guest OS and IP, CPU/memory and hot-add flags, disks, NICs and placement.",
-		Annotations: annotations(kindRead, true),
-	}, policy.LevelRead, false, nil, func(ctx context.Context, _ *mcp.CallToolRequest, in getVMDetailsIn) (*mcp.CallToolResult, vmDetailsOut, error) {
-		vc, id, err := vmID(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, vmDetailsOut{}, err
-		}
-		v, err := vc.GetVM(ctx, id)
-		if err != nil {
-			return nil, vmDetailsOut{}, explain(err)
-		}
-		audit.NoteTarget(ctx, v.ID, v.Name)
-		return nil, detailsOf(v), nil
-	})
-}
-
-// vmID resolves a VM reference to an id with as few requests as possible:
-// a valid vm_id is used as is (GetVM reports a missing VM), a name is
-// looked up.
-func vmID(ctx context.Context, d Deps, a vmArgs) (VCenter, string, error) {
-	ref, err := a.ref()
-	if err != nil {
-		return nil, "", err
-	}
-	vc, err := connect(ctx, d, a.Hostname)
-	if err != nil {
-		return nil, "", err
-	}
-	if ref.ID != "" {
-		if err := vcenter.ValidateID(vcenter.KindVM, ref.ID); err != nil {
-			return nil, "", &argError{err.Error()}
-		}
-		audit.NoteTarget(ctx, ref.ID, "")
-		return vc, ref.ID, nil
-	}
-	vm, err := vc.FindVM(ctx, ref)
-	if err != nil {
-		return nil, "", explain(err)
-	}
-	audit.NoteTarget(ctx, vm.ID, vm.Name)
-	return vc, vm.ID, nil
+		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
+		Privileges: Privileges{Calls: "`GET /api/vcenter/vm/{vm}`, `…/guest/identity`; VI/JSON `VirtualMachine.runtime`, `.parent`, `HostSystem.parent`",
+			On: "the VM, its host, cluster, folder"},
+		Example: `{"vm_name": "web-01"}`,
+		Handle: func(ctx context.Context, _ *mcp.CallToolRequest, in getVMDetailsIn) (*mcp.CallToolResult, vmDetailsOut, error) {
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, idSuffices)
+			if err != nil {
+				return nil, vmDetailsOut{}, err
+			}
+			v, err := vc.GetVM(ctx, vm.ID)
+			if err != nil {
+				return nil, vmDetailsOut{}, explain(err)
+			}
+			audit.NoteTarget(ctx, v.ID, v.Name)
+			return nil, detailsOf(v), nil
+		},
+	}.tool()
 }
 
 func detailsOf(v vcenter.VMDetails) vmDetailsOut {
@@ -176,33 +153,35 @@ type deleteVMResult struct {
 }
 
 func deleteVM(d Deps) Tool {
-	return newTool(&mcp.Tool{
-		Name:        "delete_vm",
-		Title:       "Delete VM",
+	return spec[deleteVMIn, confirmOut[deleteVMResult]]{
+		Name: "delete_vm", Title: "Delete VM",
 		Description: "Delete a powered-off VM and its disks. Needs confirmation. Inverse: none.",
-		Annotations: annotations(kindDestructive, true),
-	}, policy.LevelAdmin, true, nil, func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMIn) (*mcp.CallToolResult, confirmOut[deleteVMResult], error) {
-		vc, vm, err := resolveVM(ctx, d, in.vmArgs)
-		if err != nil {
-			return nil, confirmOut[deleteVMResult]{}, err
-		}
-		what := label(vm.Name, vm.ID)
-		if vm.PowerState == vcenter.PoweredOn {
-			return nil, confirmOut[deleteVMResult]{}, fmt.Errorf("%s is powered on, and vCenter deletes only VMs that are off. Next: stop it with shutdown_vm_guest (clean) or power_off_vm (hard), then call delete_vm again", what)
-		}
-		pv := preview{
-			Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
-			Change: fmt.Sprintf("delete VM %s with all its disks (%d vCPU, %d MiB); this cannot be undone", what, vm.CPUCount, vm.MemoryMiB),
-		}
-		return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (deleteVMResult, string, error) {
-			if err := vc.DeleteVM(ctx, vm.ID); err != nil {
-				next := ""
-				if errors.Is(err, vcenter.ErrNotAllowedInCurrentState) {
-					next = "the VM must be powered off: check with get_vm_details, stop it with shutdown_vm_guest or power_off_vm, then call again"
-				}
-				return deleteVMResult{}, "", fail("delete "+what, err, next)
+		Toolset:     ToolsetLifecycle, Level: policy.LevelAdmin, Kind: KindDestructive, Idempotent: true, Confirm: true,
+		Privileges: Privileges{Calls: "`DELETE /api/vcenter/vm/{vm}`", Needs: "`VirtualMachine.Inventory.Delete`", On: "the VM **and its parent folder**"},
+		Example:    `{"vm_name": "backup-01"}`,
+		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMIn) (*mcp.CallToolResult, confirmOut[deleteVMResult], error) {
+			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
+			if err != nil {
+				return nil, confirmOut[deleteVMResult]{}, err
 			}
-			return deleteVMResult{VM: vmRef{vm.ID, vm.Name}}, "deleted " + what, nil
-		})
-	})
+			what := label(vm.Name, vm.ID)
+			if vm.PowerState == vcenter.PoweredOn {
+				return nil, confirmOut[deleteVMResult]{}, fmt.Errorf("%s is powered on, and vCenter deletes only VMs that are off. Next: stop it with shutdown_vm_guest (clean) or power_off_vm (hard), then call delete_vm again", what)
+			}
+			pv := preview{
+				Target: previewTarget{ID: vm.ID, Name: vm.Name, State: string(vm.PowerState)},
+				Change: fmt.Sprintf("delete VM %s with all its disks (%d vCPU, %d MiB); this cannot be undone", what, vm.CPUCount, vm.MemoryMiB),
+			}
+			return confirmOrPreview(ctx, d, req, in.Confirm, pv, func() (deleteVMResult, string, error) {
+				if err := vc.DeleteVM(ctx, vm.ID); err != nil {
+					next := ""
+					if errors.Is(err, vcenter.ErrNotAllowedInCurrentState) {
+						next = "the VM must be powered off: check with get_vm_details, stop it with shutdown_vm_guest or power_off_vm, then call again"
+					}
+					return deleteVMResult{}, "", fail("delete "+what, err, next)
+				}
+				return deleteVMResult{VM: vmRef{vm.ID, vm.Name}}, "deleted " + what, nil
+			})
+		},
+	}.tool()
 }

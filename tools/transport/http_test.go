@@ -1,6 +1,7 @@
-package tools
+package transport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
@@ -44,15 +46,17 @@ const (
 // replica is one HTTP deployment of the real server and guard on a
 // simulated vCenter, as main wires it for serve --http.
 type replica struct {
-	t     *testing.T
-	sim   *vcentersim.Server
-	pool  *vcenter.Pool
-	audit *syncBuffer
-	guard *Guard
-	srv   *mcp.Server
-	h     *HTTPServer
-	url   string // scheme://host:port, without the MCP path
-	http  *http.Client
+	t       *testing.T
+	sim     *vcentersim.Server
+	pool    *vcenter.Pool
+	audit   *syncBuffer
+	mw      *tools.Middleware
+	pol     *policy.Policy
+	catalog []tools.Tool
+	srv     *mcp.Server
+	h       *HTTPServer
+	url     string // scheme://host:port, without the MCP path
+	http    *http.Client
 	// served waits for Serve to return (withServe only).
 	served func() error
 }
@@ -89,9 +93,19 @@ func withNoPolicy() httpOption                    { return func(s *httpSetup) { 
 func withServe(ctx context.Context) httpOption    { return func(s *httpSetup) { s.serve = ctx } }
 func withVCenterPassword(p string) httpOption     { return func(s *httpSetup) { s.password = p } }
 
+// testConfig is a complete HTTPConfig, as the environment's defaults give it,
+// on a free port.
+func testConfig() HTTPConfig {
+	return HTTPConfig{
+		Host: "127.0.0.1", Port: 0, Path: "/mcp", MaxBodyBytes: 1 << 20,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Minute,
+		ShutdownTimeout: 30 * time.Second, SessionIdleTimeout: 30 * time.Minute,
+	}
+}
+
 func newReplica(t *testing.T, opts ...httpOption) *replica {
 	t.Helper()
-	st := httpSetup{rps: 1000, burst: 1000, tokens: `{"` + readToken + `":"read","` + opsToken + `":"ops"}`}
+	st := httpSetup{rps: 1000, burst: 1000, tokens: `{"` + readToken + `":"read","` + opsToken + `":"ops"}`, cfg: testConfig()}
 	for _, o := range opts {
 		o(&st)
 	}
@@ -121,13 +135,13 @@ func newReplica(t *testing.T, opts ...httpOption) *replica {
 		}
 	}
 	var pol *policy.Policy
-	deps := Deps{
-		VCenter:  func(h string) (VCenter, error) { return pool.Get(h) },
+	deps := tools.Deps{
+		VCenter:  func(h string) (tools.VCenter, error) { return pool.Get(h) },
 		Hosts:    pool.Hosts(),
 		Access:   func(id policy.Identity) policy.Access { return pol.Describe(id) },
 		Approver: approver, Version: "test", Log: zerolog.Nop(),
 	}
-	catalog := All(deps)
+	catalog := tools.All(deps)
 	pcfg, enforce := policy.Config{}, false
 	if st.tokens != "" {
 		if pcfg, err = policy.ParseConfig(st.tokens, ""); err != nil {
@@ -135,31 +149,32 @@ func newReplica(t *testing.T, opts ...httpOption) *replica {
 		}
 		enforce = true
 	}
-	if pol, _, err = policy.New(pcfg, Policies(catalog), policy.Options{AuthEnforce: enforce}); err != nil {
-		t.Fatal(err)
-	}
-	limiter, err := policy.NewLimiter(true, st.rps, st.burst)
-	if err != nil {
+	popts := tools.ToolsetOptions(policy.Options{AuthEnforce: enforce, Rate: policy.Rate{Enabled: true, RPS: st.rps, Burst: st.burst}})
+	if pol, _, err = policy.New(pcfg, tools.Policies(catalog), popts); err != nil {
 		t.Fatal(err)
 	}
 	diag := zerolog.Nop()
 	if st.diag != nil {
 		diag = zerolog.New(st.diag)
 	}
-	g := &Guard{
-		Policy: pol, Limiter: limiter, Log: audit.New(buf), Approver: approver, Catalog: catalog,
-		VCenter: pool.Default(), Diag: diag,
-	}
-	srv := NewServer("test", catalog, g, nil)
-	cfg := st.cfg
-	if cfg.Ready == nil {
-		cfg.Ready = VCenterProbe(deps.VCenter)
-	}
-	h, _, err := NewHTTPServer(srv, g, cfg)
+	mw, err := tools.NewMiddleware(tools.MiddlewareConfig{
+		Policy: pol, Audit: audit.New(buf), Approver: approver, Catalog: catalog,
+		Identify: HTTPIdentity(pol), VCenter: pool.Default(), Log: diag, ApprovalTTL: time.Minute,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{t: t, sim: sim, pool: pool, audit: buf, guard: g, srv: srv, h: h}
+	srv := tools.NewServer(catalog, mw, tools.ServerOptions{Version: "test"})
+	cfg := st.cfg
+	cfg.Log, cfg.VCenter = diag, pool.Default()
+	if cfg.Ready == nil {
+		cfg.Ready = VCenterProbe(deps.VCenter)
+	}
+	h, _, err := NewHTTPServer(srv, mw, pol, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{t: t, sim: sim, pool: pool, audit: buf, mw: mw, pol: pol, catalog: catalog, srv: srv, h: h}
 	if st.serve == nil {
 		ts := httptest.NewServer(h)
 		r.url, r.http = ts.URL, ts.Client()
@@ -183,7 +198,7 @@ func newReplica(t *testing.T, opts ...httpOption) *replica {
 		}
 	}
 	t.Cleanup(func() {
-		g.Close()
+		mw.Close()
 		_ = pool.Close(context.Background())
 	})
 	return r
@@ -263,7 +278,51 @@ func (tn *tenant) toolNames() []string {
 // auditLines returns the replica's audit records (the header skipped).
 func (r *replica) auditLines() []map[string]any {
 	r.t.Helper()
-	return (&session{t: r.t, audit: r.audit}).auditLines()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(r.audit.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			r.t.Fatalf("audit line is not JSON: %q", sc.Text())
+		}
+		if _, header := m["audit_header"]; !header {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for the audit writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func textOf(res *mcp.CallToolResult) string { return tools.ResultText(res) }
+
+// answer is an elicitation handler that accepts (or declines) the deletion of
+// backup-01 and counts the questions.
+func answer(action string, asked *atomic.Int32) func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	return func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		asked.Add(1)
+		if !strings.Contains(req.Params.Message, "backup-01") || !strings.Contains(req.Params.Message, "vm-82") {
+			return nil, nil
+		}
+		return &mcp.ElicitResult{Action: action}, nil
+	}
 }
 
 // rawPost sends one JSON-RPC body to the MCP endpoint with the given
@@ -326,10 +385,10 @@ func TestHTTPTenantsSeeOnlyTheirRolesTools(t *testing.T) {
 	eachHTTPMode(t, func(t *testing.T, sl bool, protocol string) {
 		r := newReplica(t, stateless(sl))
 		reader, ops := r.mustConnect(readToken, protocol), r.mustConnect(opsToken, protocol)
-		if got, want := reader.toolNames(), r.guard.Policy.Allowed("read"); !slices.Equal(got, want) {
+		if got, want := reader.toolNames(), r.pol.Allowed("read"); !slices.Equal(got, want) {
 			t.Errorf("read tenant lists %v, want %v", got, want)
 		}
-		if got, want := ops.toolNames(), r.guard.Policy.Allowed("ops"); !slices.Equal(got, want) {
+		if got, want := ops.toolNames(), r.pol.Allowed("ops"); !slices.Equal(got, want) {
 			t.Errorf("ops tenant lists %v, want %v", got, want)
 		}
 		if slices.Contains(reader.toolNames(), "power_on_vm") || !slices.Contains(ops.toolNames(), "power_on_vm") {
@@ -341,7 +400,10 @@ func TestHTTPTenantsSeeOnlyTheirRolesTools(t *testing.T) {
 			token string
 			role  string
 		}{{reader, readToken, "read"}, {ops, opsToken, "ops"}} {
-			var who whoamiOut
+			var who struct {
+				Role    string `json:"role"`
+				TokenFP string `json:"token_fp"`
+			}
 			res := tt.tn.call("whoami", nil)
 			b, _ := json.Marshal(res.StructuredContent)
 			if err := json.Unmarshal(b, &who); err != nil || who.Role != tt.role || who.TokenFP != policy.Fingerprint(tt.token) {
@@ -803,7 +865,7 @@ func TestHTTPStatelessReplicasShareApprovals(t *testing.T) {
 	retry := func(r *replica) *mcp.CallToolResult {
 		res, err := connect(r).cs.CallTool(context.Background(), &mcp.CallToolParams{
 			Name: "delete_vm", Arguments: args, RequestState: res.RequestState,
-			InputResponses: mcp.InputResponseMap{elicitID: &mcp.ElicitResult{Action: "accept"}},
+			InputResponses: mcp.InputResponseMap{"confirm": &mcp.ElicitResult{Action: "accept"}},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -891,15 +953,24 @@ func TestHTTPConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		catalog := All(Deps{})
-		pol, _, err := policy.New(pcfg, Policies(catalog), policy.Options{AuthEnforce: enforce})
+		catalog := tools.All(tools.Deps{})
+		pol, _, err := policy.New(pcfg, tools.Policies(catalog), tools.ToolsetOptions(policy.Options{AuthEnforce: enforce}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		limiter, _ := policy.NewLimiter(false, 0, 0)
-		g := &Guard{Policy: pol, Limiter: limiter, Log: audit.New(io.Discard), Catalog: catalog, Diag: zerolog.Nop()}
-		_, warnings, err := NewHTTPServer(NewServer("test", catalog, g, nil), g, cfg)
+		approver, _ := policy.NewApprover(nil, time.Minute)
+		mw, err := tools.NewMiddleware(tools.MiddlewareConfig{Policy: pol, Audit: audit.New(io.Discard), Approver: approver,
+			Catalog: catalog, Identify: HTTPIdentity(pol), ApprovalTTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, warnings, err := NewHTTPServer(tools.NewServer(catalog, mw, tools.ServerOptions{}), mw, pol, cfg)
 		return warnings, err
+	}
+	with := func(f func(*HTTPConfig)) HTTPConfig {
+		c := testConfig()
+		f(&c)
+		return c
 	}
 	for _, tt := range []struct {
 		name    string
@@ -908,20 +979,22 @@ func TestHTTPConfig(t *testing.T) {
 		err     string // "" means no error
 		warn    []string
 	}{
-		{"defaults", HTTPConfig{}, true, "", nil},
-		{"defaults without a policy", HTTPConfig{}, false, "", []string{"no token is required"}},
-		{"all interfaces", HTTPConfig{Host: "0.0.0.0"}, true, "", []string{"ALL interfaces", "clear text", "SERVER_ALLOWED_HOSTS is empty"}},
-		{"all interfaces without a policy", HTTPConfig{Host: "0.0.0.0"}, false, "would open every tool to the network", nil},
-		{"a LAN address without a policy", HTTPConfig{Host: "10.1.2.3"}, false, "would open every tool", nil},
-		{"path without slash", HTTPConfig{Path: "mcp"}, true, "MCP_PATH", nil},
-		{"path on a health endpoint", HTTPConfig{Path: "/readyz"}, true, "MCP_PATH", nil},
-		{"cert without key", HTTPConfig{TLSCert: "cert.pem"}, true, "set both", nil},
-		{"unreadable cert", HTTPConfig{TLSCert: "/nonexistent/cert.pem", TLSKey: "/nonexistent/key.pem"}, true, "SERVER_TLS_CERT/SERVER_TLS_KEY", nil},
-		{"wildcard origin", HTTPConfig{AllowedOrigins: []string{"*"}}, true, "SERVER_ALLOWED_ORIGINS", nil},
-		{"origin with a path", HTTPConfig{AllowedOrigins: []string{"https://app.example.com/x"}}, true, "SERVER_ALLOWED_ORIGINS", nil},
-		{"host with a scheme", HTTPConfig{AllowedHosts: []string{"https://mcp.example.com"}}, true, "SERVER_ALLOWED_HOSTS", nil},
-		{"port out of range", HTTPConfig{Port: 70000}, true, "SERVER_PORT", nil},
-		{"tiny body limit", HTTPConfig{MaxBodyBytes: 10}, true, "SERVER_MAX_BODY_BYTES", nil},
+		{"defaults", testConfig(), true, "", nil},
+		{"defaults without a policy", testConfig(), false, "", []string{"no token is required"}},
+		{"all interfaces", with(func(c *HTTPConfig) { c.Host = "0.0.0.0" }), true, "", []string{"ALL interfaces", "clear text", "SERVER_ALLOWED_HOSTS is empty"}},
+		{"all interfaces without a policy", with(func(c *HTTPConfig) { c.Host = "0.0.0.0" }), false, "would open every tool to the network", nil},
+		{"a LAN address without a policy", with(func(c *HTTPConfig) { c.Host = "10.1.2.3" }), false, "would open every tool", nil},
+		{"path without slash", with(func(c *HTTPConfig) { c.Path = "mcp" }), true, "MCP_PATH", nil},
+		{"path on a health endpoint", with(func(c *HTTPConfig) { c.Path = "/readyz" }), true, "MCP_PATH", nil},
+		{"cert without key", with(func(c *HTTPConfig) { c.TLSCert = "cert.pem" }), true, "set both", nil},
+		{"unreadable cert", with(func(c *HTTPConfig) { c.TLSCert = "/nonexistent/cert.pem"; c.TLSKey = "/nonexistent/key.pem" }), true, "SERVER_TLS_CERT/SERVER_TLS_KEY", nil},
+		{"wildcard origin", with(func(c *HTTPConfig) { c.AllowedOrigins = []string{"*"} }), true, "SERVER_ALLOWED_ORIGINS", nil},
+		{"origin with a path", with(func(c *HTTPConfig) { c.AllowedOrigins = []string{"https://app.example.com/x"} }), true, "SERVER_ALLOWED_ORIGINS", nil},
+		{"host with a scheme", with(func(c *HTTPConfig) { c.AllowedHosts = []string{"https://mcp.example.com"} }), true, "SERVER_ALLOWED_HOSTS", nil},
+		{"port out of range", with(func(c *HTTPConfig) { c.Port = 70000 }), true, "SERVER_PORT", nil},
+		{"tiny body limit", with(func(c *HTTPConfig) { c.MaxBodyBytes = 10 }), true, "SERVER_MAX_BODY_BYTES", nil},
+		{"no host", with(func(c *HTTPConfig) { c.Host = "" }), true, "SERVER_HOST is empty", nil},
+		{"zero timeout", with(func(c *HTTPConfig) { c.ReadTimeout = 0 }), true, "SERVER_READ_TIMEOUT_S=0", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			warnings, err := build(tt.cfg, tt.enforce)
@@ -944,8 +1017,11 @@ func TestHTTPConfig(t *testing.T) {
 // TestHTTPIdentifyNeedsHTTP: a message that did not come through the HTTP
 // front has no identity, so the guard refuses it.
 func TestHTTPIdentifyNeedsHTTP(t *testing.T) {
-	h := &HTTPServer{}
-	if _, err := h.Identify(context.Background(), &mcp.CallToolRequest{}); !errors.Is(err, errNoHTTPIdentity) {
+	pol, _, err := policy.New(policy.Config{}, nil, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := HTTPIdentity(pol)(context.Background(), &mcp.CallToolRequest{}); !errors.Is(err, errNoHTTPIdentity) {
 		t.Errorf("Identify without HTTP = %v", err)
 	}
 }
@@ -955,8 +1031,8 @@ func TestHTTPIdentifyNeedsHTTP(t *testing.T) {
 func TestHTTPNoPolicyOnLoopback(t *testing.T) {
 	r := newReplica(t, withNoPolicy())
 	tn := r.mustConnect("", "")
-	if len(tn.toolNames()) != len(r.guard.Catalog) {
-		t.Errorf("lists %d tools, want all %d", len(tn.toolNames()), len(r.guard.Catalog))
+	if len(tn.toolNames()) != len(r.catalog) {
+		t.Errorf("lists %d tools, want all %d", len(tn.toolNames()), len(r.catalog))
 	}
 	if res := tn.call("list_datacenters", nil); res.IsError {
 		t.Error(textOf(res))
@@ -990,7 +1066,9 @@ func TestHTTPConfirmations(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := tn.call("delete_vm", map[string]any{"vm_name": "backup-01"})
-			var out confirmOut[deleteVMResult]
+			var out struct {
+				Status string `json:"status"`
+			}
 			b, _ := json.Marshal(res.StructuredContent)
 			if err := json.Unmarshal(b, &out); err != nil || res.IsError {
 				t.Fatalf("delete_vm: %s %s", b, textOf(res))
@@ -999,7 +1077,7 @@ func TestHTTPConfirmations(t *testing.T) {
 				t.Errorf("asked %d times, want %d", asked.Load(), tt.wantAsked)
 			}
 			if tt.wantAsked == 0 {
-				if out.Status != statusNeedsConfirmation {
+				if out.Status != "needs_confirmation" {
 					t.Fatalf("result %+v, want the preview", out)
 				}
 				if _, ok := r.sim.VM("vm-82"); !ok {
@@ -1008,7 +1086,7 @@ func TestHTTPConfirmations(t *testing.T) {
 				if res := tn.call("delete_vm", map[string]any{"vm_name": "backup-01", "confirm": true}); res.IsError {
 					t.Fatalf("confirmed delete: %s", textOf(res))
 				}
-			} else if out.Status != statusDone {
+			} else if out.Status != "done" {
 				t.Fatalf("result %+v, want done", out)
 			}
 			if _, ok := r.sim.VM("vm-82"); ok {

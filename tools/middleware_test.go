@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,9 +59,55 @@ func TestDecisionDeniedRole(t *testing.T) {
 		}
 	}
 	s.fails("no_such_tool", map[string]any{})
-	if a := s.lastAudit(); a["decision"] != "denied_role" || a["tool"] != "no_such_tool" {
+	if a := s.lastAudit(); a["decision"] != "unknown_tool" || a["tool"] != "no_such_tool" {
 		t.Errorf("unknown tool audit = %v", a)
 	}
+	if msg := s.fails("list_vm", nil); !strings.Contains(msg, "Did you mean list_vms?") {
+		t.Errorf("unknown tool refusal: %q", msg)
+	}
+}
+
+// TestToolsetsGateListAndCall: a tool outside the enabled toolsets is
+// neither listed nor callable, and its refusal is audited as such.
+func TestToolsetsGateListAndCall(t *testing.T) {
+	s := newSession(t, withRole("admin", ""), withToolsets("inventory"))
+	got := listTools(t, s)
+	for _, name := range got {
+		if tool := toolNamed(t, name); tool.Toolset != ToolsetInventory && tool.Toolset != ToolsetAccess {
+			t.Errorf("%s (toolset %s) listed with --toolsets inventory", name, tool.Toolset)
+		}
+	}
+	if !slices.Contains(got, "whoami") || !slices.Contains(got, "list_vms") {
+		t.Errorf("listed %v, want list_vms and whoami among them", got)
+	}
+	msg := s.fails("power_off_vm", map[string]any{"vm_name": "web-01"})
+	if !strings.Contains(msg, "toolset power") || !strings.Contains(msg, "VSPHERE_TOOLSETS") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_toolset" {
+		t.Errorf("audit = %v", a)
+	}
+	if s.vm("vm-70").PowerState != vcentersim.PoweredOn {
+		t.Error("web-01 changed state")
+	}
+	var who struct {
+		Toolsets []string `json:"toolsets"`
+	}
+	s.ok("whoami", nil, &who)
+	if want := []string{"access", "inventory"}; !slices.Equal(who.Toolsets, want) {
+		t.Errorf("whoami toolsets %v, want %v", who.Toolsets, want)
+	}
+}
+
+func toolNamed(t *testing.T, name string) Tool {
+	t.Helper()
+	for _, tool := range catalog() {
+		if tool.Def.Name == name {
+			return tool
+		}
+	}
+	t.Fatalf("no tool %s", name)
+	return Tool{}
 }
 
 func TestDecisionDeniedReadOnly(t *testing.T) {
@@ -162,7 +209,7 @@ func TestDecisionInvalidArgs(t *testing.T) {
 
 func TestPanicBecomesAnAuditedError(t *testing.T) {
 	s := newSession(t)
-	res, err := s.guard.Audit(s.guard.Recover(func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+	res, err := s.mw.auditCalls(s.mw.recoverPanics(func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		panic("kaboom")
 	}))(context.Background(), "tools/call", &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "list_vms"}})
 	if err != nil {
@@ -183,7 +230,7 @@ func TestAuditFailureRefusesStateChanges(t *testing.T) {
 	broken.fail = true
 	s.ok("list_datacenters", nil, nil) // its audit line fails: the sink is known broken
 	msg := s.fails("power_on_vm", map[string]any{"vm_name": "web-04"})
-	if !strings.Contains(msg, "audit log cannot be written") {
+	if !strings.Contains(msg, "audit log cannot record it") {
 		t.Errorf("refusal: %q", msg)
 	}
 	if s.vm("vm-73").PowerState != vcentersim.PoweredOff {

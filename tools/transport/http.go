@@ -1,10 +1,20 @@
-package tools
+// Package transport carries MCP messages between clients and the tools'
+// server. It owns the Streamable HTTP transport of shared deployments
+// (serve --http): bearer tokens per request, Origin and Host checks, body and
+// time limits, health endpoints and graceful shutdown.
+//
+// It reaches the middleware of package tools only through its exported
+// constructor options ([HTTPIdentity] is the identity function the middleware
+// is built with) and methods ([tools.Middleware.Refused],
+// [tools.Middleware.Cancel]); it decides nothing itself: tokens resolve through
+// package policy, and refusals are audited with policy's decision.
+package transport
 
-// The shared mode: the same server, guard, policy and audit, served over
+// The shared mode: the same server, middleware, policy and audit, served over
 // MCP Streamable HTTP to many users at once. Each HTTP request carries its
 // caller's bearer token; the token resolves to a role through the same
 // policy as the stdio launch token, and that identity travels with each
-// JSON-RPC message to the Guard (see [HTTPServer.Identify]). Requests that
+// JSON-RPC message to the middleware (see [HTTPIdentity]). Requests that
 // never reach MCP (no or unknown token, a foreign Origin or Host) are
 // refused here and audited here, so the audit log still has one line per
 // refused call.
@@ -28,35 +38,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/rs/zerolog"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
-)
-
-// Defaults of [HTTPConfig], applied to zero fields by [NewHTTPServer].
-const (
-	// DefaultHTTPHost is loopback: listening anywhere else is an explicit
-	// choice. (The Python seed defaulted to 0.0.0.0.)
-	DefaultHTTPHost = "127.0.0.1"
-	// DefaultHTTPPort is the Python seed's SERVER_PORT default.
-	DefaultHTTPPort = 8000
-	// DefaultMCPPath is the Python seed's MCP_PATH default.
-	DefaultMCPPath = "/mcp"
-	// DefaultMaxBodyBytes bounds a request body: tool arguments are small.
-	DefaultMaxBodyBytes = 1 << 20
-	// DefaultReadTimeout bounds reading one request body.
-	DefaultReadTimeout = 30 * time.Second
-	// DefaultWriteTimeout bounds one POST's response, tool call included.
-	DefaultWriteTimeout = 10 * time.Minute
-	// DefaultShutdownTimeout bounds the wait for in-flight calls at shutdown.
-	DefaultShutdownTimeout = 30 * time.Second
-	// DefaultSessionIdleTimeout closes a stateful MCP session nobody used
-	// for this long.
-	DefaultSessionIdleTimeout = 30 * time.Minute
 )
 
 // Paths of the health endpoints; they need no token.
@@ -84,8 +76,9 @@ const (
 	realm = "vsphere-mcp-pro"
 )
 
-// HTTPConfig configures the Streamable HTTP transport. Zero fields take the
-// Default… values. Durations are wall-clock.
+// HTTPConfig configures the Streamable HTTP transport. Every field is given
+// by the caller (the defaults live in the configuration's environment tags);
+// durations are wall-clock and must be positive.
 type HTTPConfig struct {
 	// Host and Port are where to listen (SERVER_HOST, SERVER_PORT). Port 0
 	// picks a free port, which the start-up log line reports.
@@ -132,29 +125,21 @@ type HTTPConfig struct {
 	Ready func(ctx context.Context) error
 	// SDKLog receives the go-sdk transport's own log; nil discards it.
 	SDKLog *slog.Logger
+	// Log receives this transport's diagnostics (never stdout).
+	Log zerolog.Logger
+	// VCenter is the default vCenter host, shown by /readyz.
+	VCenter string
 }
 
-func (c *HTTPConfig) defaults() {
-	if c.Host == "" {
-		c.Host = DefaultHTTPHost
-	}
-	if c.Path == "" {
-		c.Path = DefaultMCPPath
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = DefaultReadTimeout
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.SessionIdleTimeout == 0 {
-		c.SessionIdleTimeout = DefaultSessionIdleTimeout
+// HTTPConfigOf takes the HTTP settings from the environment; the caller adds
+// Ready, the logs and the vCenter host.
+func HTTPConfigOf(e config.Env) HTTPConfig {
+	return HTTPConfig{
+		Host: e.ServerHost, Port: e.ServerPort, Path: e.MCPPath, TLSCert: e.TLSCert, TLSKey: e.TLSKey,
+		AllowedOrigins: e.AllowedOrigins, AllowedHosts: e.HTTPHosts, Stateless: e.Stateless,
+		MaxBodyBytes: int64(e.MaxBodyBytes), ReadTimeout: config.Seconds(e.ReadTimeoutS),
+		WriteTimeout: config.Seconds(e.WriteTimeoutS), ShutdownTimeout: config.Seconds(e.ShutdownTimeout),
+		SessionIdleTimeout: config.Seconds(e.SessionIdleS),
 	}
 }
 
@@ -165,7 +150,9 @@ func (c *HTTPConfig) defaults() {
 type HTTPServer struct {
 	cfg     HTTPConfig
 	srv     *mcp.Server
-	guard   *Guard
+	mw      *tools.Middleware
+	policy  *policy.Policy
+	log     zerolog.Logger
 	anon    http.Handler // the go-sdk handler, for requests without a token
 	authed  http.Handler // the same behind auth.RequireBearerToken
 	tls     *tls.Config
@@ -193,25 +180,28 @@ type identityKey struct{}
 
 const identityExtra = "vsphere-mcp-pro/identity"
 
-// errNoHTTPIdentity is what Identify reports for a request that did not
-// come through [HTTPServer.ServeHTTP].
+// errNoHTTPIdentity is what the identity function reports for a request
+// that did not come through [HTTPServer.ServeHTTP].
 var errNoHTTPIdentity = errors.New("the request carries no HTTP identity")
 
 // NewHTTPServer checks cfg and returns the HTTP front of srv, which must
-// have been built by [NewServer] with g. It installs [HTTPServer.Identify]
-// as g.Identify: over HTTP the caller is the bearer token of each request.
-// The warnings are for the operator's stderr (an exposed address, no TLS,
-// no Host check); the error is a configuration mistake.
+// have been built by [tools.NewServer] with mw, and mw with the identity
+// function [HTTPIdentity] of pol: over HTTP the caller is the bearer token of
+// each request. The warnings are for the operator's stderr (an exposed
+// address, no TLS, no Host check); the error lists every configuration
+// mistake.
 //
 // Security: NewHTTPServer refuses to listen beyond loopback while the
 // policy lets anyone in (AUTH_ENFORCE=false, or --simulate without a
 // policy): every tool would be open to the network.
-func NewHTTPServer(srv *mcp.Server, g *Guard, cfg HTTPConfig) (*HTTPServer, []string, error) {
-	if srv == nil || g == nil || g.Policy == nil || g.Log == nil {
-		return nil, nil, errors.New("http: a server and a guard with policy and audit log are required")
+func NewHTTPServer(srv *mcp.Server, mw *tools.Middleware, pol *policy.Policy, cfg HTTPConfig) (*HTTPServer, []string, error) {
+	if srv == nil || mw == nil || pol == nil {
+		return nil, nil, errors.New("http: a server, its middleware and the policy are required")
 	}
-	cfg.defaults()
 	var problems, warnings []string
+	if strings.TrimSpace(cfg.Host) == "" {
+		problems = append(problems, "SERVER_HOST is empty: give the address to listen on, e.g. 127.0.0.1")
+	}
 	if !strings.HasPrefix(cfg.Path, "/") || cfg.Path == HealthzPath || cfg.Path == ReadyzPath || strings.ContainsAny(cfg.Path, "?# ") {
 		problems = append(problems, fmt.Sprintf("MCP_PATH=%q: give a path starting with / other than %s and %s", cfg.Path, HealthzPath, ReadyzPath))
 	}
@@ -221,15 +211,18 @@ func NewHTTPServer(srv *mcp.Server, g *Guard, cfg HTTPConfig) (*HTTPServer, []st
 	if cfg.MaxBodyBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("SERVER_MAX_BODY_BYTES=%d: give at least 1024", cfg.MaxBodyBytes))
 	}
-	for name, d := range map[string]time.Duration{
-		"SERVER_READ_TIMEOUT_S": cfg.ReadTimeout, "SERVER_WRITE_TIMEOUT_S": cfg.WriteTimeout,
-		"SERVER_SHUTDOWN_TIMEOUT_S": cfg.ShutdownTimeout, "SERVER_SESSION_IDLE_TIMEOUT_S": cfg.SessionIdleTimeout,
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"SERVER_READ_TIMEOUT_S", cfg.ReadTimeout}, {"SERVER_WRITE_TIMEOUT_S", cfg.WriteTimeout},
+		{"SERVER_SHUTDOWN_TIMEOUT_S", cfg.ShutdownTimeout}, {"SERVER_SESSION_IDLE_TIMEOUT_S", cfg.SessionIdleTimeout},
 	} {
-		if d < 0 {
-			problems = append(problems, fmt.Sprintf("%s: give a positive number of seconds", name))
+		if d.d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%g: give a positive number of seconds", d.name, d.d.Seconds()))
 		}
 	}
-	h := &HTTPServer{cfg: cfg, srv: srv, guard: g, origins: map[string]bool{}, addr: make(chan net.Addr, 1)}
+	h := &HTTPServer{cfg: cfg, srv: srv, mw: mw, policy: pol, log: cfg.Log, origins: map[string]bool{}, addr: make(chan net.Addr, 1)}
 	for _, o := range cfg.AllowedOrigins {
 		if strings.TrimSpace(o) == "" {
 			continue
@@ -264,7 +257,7 @@ func NewHTTPServer(srv *mcp.Server, g *Guard, cfg HTTPConfig) (*HTTPServer, []st
 	}
 	exposed := !isLoopbackName(cfg.Host)
 	// Policy.Resolve accepts the empty token only when AUTH_ENFORCE is off.
-	_, err := g.Policy.Resolve("")
+	_, err := pol.Resolve("")
 	open := err == nil
 	if exposed && open {
 		problems = append(problems, fmt.Sprintf("SERVER_HOST=%s with no token required (AUTH_ENFORCE=false, or --simulate without a policy) would open every tool to the network: "+
@@ -314,28 +307,29 @@ func NewHTTPServer(srv *mcp.Server, g *Guard, cfg HTTPConfig) (*HTTPServer, []st
 		}
 		return &auth.TokenInfo{UserID: id.TokenFP, Extra: map[string]any{identityExtra: id}}, nil
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(sdk)
-	g.setup()
-	g.Identify = h.Identify
 	return h, warnings, nil
 }
 
-// Identify is the Guard's Identify over HTTP: the identity resolved from
-// the bearer token of the HTTP request that carried this message. It fails
-// for a request that did not come through [HTTPServer.ServeHTTP].
-func (h *HTTPServer) Identify(_ context.Context, req mcp.Request) (policy.Identity, error) {
-	extra := req.GetExtra()
-	if extra == nil || extra.Header == nil {
-		return policy.Identity{}, errNoHTTPIdentity
-	}
-	if ti := extra.TokenInfo; ti != nil {
-		if id, ok := ti.Extra[identityExtra].(policy.Identity); ok {
-			return id, nil
+// HTTPIdentity is the middleware's identity function over HTTP: the identity
+// resolved from the bearer token of the HTTP request that carried each
+// message. It fails for a request that did not come through
+// [HTTPServer.ServeHTTP].
+func HTTPIdentity(pol *policy.Policy) tools.IdentifyFunc {
+	return func(_ context.Context, req mcp.Request) (policy.Identity, error) {
+		extra := req.GetExtra()
+		if extra == nil || extra.Header == nil {
+			return policy.Identity{}, errNoHTTPIdentity
 		}
-		return policy.Identity{}, errNoHTTPIdentity
+		if ti := extra.TokenInfo; ti != nil {
+			if id, ok := ti.Extra[identityExtra].(policy.Identity); ok {
+				return id, nil
+			}
+			return policy.Identity{}, errNoHTTPIdentity
+		}
+		// No token reached the SDK: ServeHTTP lets that through only when the
+		// policy accepts the empty token. Ask it again rather than assume.
+		return pol.Resolve("")
 	}
-	// No token reached the SDK: ServeHTTP lets that through only when the
-	// policy accepts the empty token. Ask it again rather than assume.
-	return h.guard.Policy.Resolve("")
 }
 
 // ServeHTTP routes /healthz, /readyz and the MCP path; everything else is
@@ -395,7 +389,7 @@ func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	token, tokErr := bearerToken(r.Header)
-	id, resolveErr := h.guard.Policy.Resolve(token)
+	id, resolveErr := h.policy.Resolve(token)
 	if tokErr == nil && resolveErr != nil && token == "" {
 		tokErr = errMissingToken
 	}
@@ -405,17 +399,17 @@ func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 		// cross-site request) is refused even with a valid token, and the
 		// token's owner is named in the audit line.
 		if resolveErr != nil || tokErr != nil {
-			id = policy.Identity{}
+			id = policy.Identity{TokenFP: fp}
 		}
-		h.refuse(w, r, start, body, id.Role, fp, http.StatusForbidden, why, "")
+		h.refuse(w, r, start, body, id, http.StatusForbidden, why, "")
 		return
 	}
 	switch {
 	case tokErr != nil:
-		h.refuse(w, r, start, body, "", fp, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
+		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
 		return
 	case resolveErr != nil:
-		h.refuse(w, r, start, body, "", fp, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
+		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
 		return
 	}
 
@@ -481,33 +475,22 @@ func challenge(err error) string {
 	return fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\", error_description=\"unknown token\"", realm)
 }
 
-// refuse answers a request that does not reach MCP and writes its audit
-// line, with decision denied_role: the closed set of audit decisions has
-// no better word for "not let in", and the error says why.
-//
-// Security: the line names the token by its fingerprint only, never the
-// token; the request's arguments are not recorded, since nobody known sent
-// them.
-func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, role, fp string, status int, why, wwwAuth string) {
+// refuse answers a request that does not reach MCP and has the middleware
+// write its audit line.
+func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, status int, why, wwwAuth string) {
 	from := remoteIP(r)
 	if ok, wait := h.refusals.Allow(from); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		http.Error(w, "too many refused requests from this address", http.StatusTooManyRequests)
-		h.guard.Diag.Debug().Str("from", from).Int("status", status).Msg("refused request not audited: over the refusal rate")
+		h.log.Debug().Str("from", from).Int("status", status).Msg("refused request not audited: over the refusal rate")
 		return
 	}
 	tool, client := peekRPC(body)
-	rec := &audit.Record{
-		TS: start, Tool: tool, Decision: string(policy.DeniedRole), OK: false,
-		Error: fmt.Sprintf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
-		Role:  role, TokenFP: fp, VCenter: h.guard.VCenter, Client: client,
-		RequestID: h.guard.prefix + "h" + strconv.FormatUint(h.guard.seq.Add(1), 10),
-	}
-	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	if err := h.guard.Log.Append(rec); err != nil {
-		h.guard.Diag.Error().Err(err).Str("request_id", rec.RequestID).Msg("audit line not written")
-	}
-	h.guard.Diag.Info().Int("status", status).Str("from", from).Str("token_fp", fp).Str("reason", why).Msg("refused HTTP request")
+	h.mw.Refused(tools.Refusal{
+		Start: start, Tool: tool, Client: client, Identity: id,
+		Why: fmt.Errorf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
+	})
+	h.log.Info().Int("status", status).Str("from", from).Str("token_fp", id.TokenFP).Str("reason", why).Msg("refused HTTP request")
 	if wwwAuth != "" {
 		w.Header().Set("WWW-Authenticate", wwwAuth)
 	}
@@ -704,7 +687,7 @@ func (h *HTTPServer) serveReady(w http.ResponseWriter) {
 	out := struct {
 		Status  string  `json:"status"` // ready, not_ready, shutting_down
 		VCenter vcState `json:"vcenter"`
-	}{Status: "ready", VCenter: vcState{Host: h.guard.VCenter, State: "unknown"}}
+	}{Status: "ready", VCenter: vcState{Host: h.cfg.VCenter, State: "unknown"}}
 	if h.draining.Load() {
 		out.Status = "shutting_down"
 		writeJSON(w, http.StatusServiceUnavailable, out)
@@ -721,7 +704,7 @@ func (h *HTTPServer) serveReady(w http.ResponseWriter) {
 		cancel()
 		h.readyAt = time.Now()
 		if h.readyErr != nil {
-			h.guard.Diag.Warn().Err(h.readyErr).Str("vcenter", h.guard.VCenter).Msg("not ready")
+			h.log.Warn().Err(h.readyErr).Str("vcenter", h.cfg.VCenter).Msg("not ready")
 		}
 	}
 	err := h.readyErr
@@ -751,7 +734,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // VCenterProbe returns a readiness check for [HTTPConfig.Ready]: the
 // default vCenter answers a small authenticated request (its datacenter
 // list), logging in first if the shared session is not there yet.
-func VCenterProbe(get func(hostname string) (VCenter, error)) func(context.Context) error {
+func VCenterProbe(get func(hostname string) (tools.VCenter, error)) func(context.Context) error {
 	return func(ctx context.Context) error {
 		vc, err := get("")
 		if err != nil {
@@ -794,7 +777,7 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	closed := make(chan struct{})
 	hs.RegisterOnShutdown(func() { // runs once the listener is closed
-		h.guard.Diag.Info().Int("calls", h.inflight.count()).Msg("stopped accepting connections; finishing in-flight calls")
+		h.log.Info().Int("calls", h.inflight.count()).Msg("stopped accepting connections; finishing in-flight calls")
 		close(closed)
 	})
 	scheme := "http"
@@ -802,7 +785,7 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 		scheme = "https"
 	}
 	h.addr <- ln.Addr()
-	h.guard.Diag.Info().Str("url", scheme+"://"+ln.Addr().String()+h.cfg.Path).Bool("stateless", h.cfg.Stateless).Msg("serving MCP over HTTP")
+	h.log.Info().Str("url", scheme+"://"+ln.Addr().String()+h.cfg.Path).Bool("stateless", h.cfg.Stateless).Msg("serving MCP over HTTP")
 	errc := make(chan error, 1)
 	go func() {
 		if h.tls != nil {
@@ -817,7 +800,7 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
-	h.guard.Diag.Info().Dur("timeout", h.cfg.ShutdownTimeout).Msg("shutting down")
+	h.log.Info().Dur("timeout", h.cfg.ShutdownTimeout).Msg("shutting down")
 	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), h.cfg.ShutdownTimeout)
 	defer cancel()
@@ -842,11 +825,11 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 	// Calls still running now were cut off, or their clients left: end
 	// them (each writes its audit line), since closing a session waits for
 	// its calls.
-	h.guard.Cancel()
+	h.mw.Cancel()
 	for ss := range h.srv.Sessions() {
 		ss.Close()
 	}
-	h.guard.Diag.Info().Msg("HTTP server stopped")
+	h.log.Info().Msg("HTTP server stopped")
 	return err
 }
 
@@ -912,6 +895,18 @@ func (h *HTTPServer) Addr(ctx context.Context) (net.Addr, error) {
 type diagWriter struct{ h *HTTPServer }
 
 func (d diagWriter) Write(p []byte) (int, error) {
-	d.h.guard.Diag.Warn().Str("http", strings.TrimSpace(string(p))).Msg("http server")
+	d.h.log.Warn().Str("http", strings.TrimSpace(string(p))).Msg("http server")
 	return len(p), nil
+}
+
+// truncate cuts s to at most n bytes, on a character boundary, marking the
+// cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

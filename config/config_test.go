@@ -1,0 +1,178 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaultsComeFromTheTags(t *testing.T) {
+	cfg, err := Load([]string{"--simulate"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cfg.Env
+	got := strings.TrimSpace(fmt.Sprintln(e.APIMode, e.TimeoutS, e.Retries, e.BackoffS, e.AuthEnforce, e.ReadOnly, e.Toolsets, e.RateLimit, e.RateRPS, e.RateBurst,
+		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS))
+	want := "api 20 3 0.5 false false [default] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800"
+	if got != want {
+		t.Errorf("defaults = %s\nwant       %s", got, want)
+	}
+	if cfg.Name != "stdio" {
+		t.Errorf("no command = %q, want stdio", cfg.Name)
+	}
+	if e.AuthEnforce {
+		t.Error("--simulate without a policy must not enforce tokens")
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "every tool is allowed") {
+		t.Errorf("warnings %q", cfg.Warnings)
+	}
+}
+
+func TestFlagsOverrideTheEnvironment(t *testing.T) {
+	environ := []string{"READ_ONLY=false", "VSPHERE_TOOLSETS=all", "VSPHERE_TOOLS=a", "VSPHERE_EXCLUDE_TOOLS=b", "LOG_FILE=/env.log"}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // ReadOnly Toolsets Tools ExcludeTools LogFile Name Args
+	}{
+		{"no flags", []string{"--simulate"}, "false [all] [a] [b] /env.log stdio []"},
+		{"before the command", []string{"--simulate", "--read-only", "--toolsets", "inventory,power", "--tools=list_vms", "--exclude-tools", "x,y", "--log-file", "/f.log", "tools"},
+			"true [inventory power] [list_vms] [x y] /f.log tools []"},
+		{"after the command", []string{"--simulate", "call", "list_vms", "--read-only", `{"limit":1}`}, "true [all] [a] [b] /env.log call [list_vms {\"limit\":1}]"},
+		{"empty list means none", []string{"--simulate", "--toolsets="}, "false [none] [a] [b] /env.log stdio []"},
+		{"-- ends the flags", []string{"--simulate", "call", "--", "--read-only"}, "false [all] [a] [b] /env.log call [--read-only]"},
+		{"explicit stdio", []string{"--simulate", "stdio"}, "false [all] [a] [b] /env.log stdio []"},
+		{"serve without --http is stdio", []string{"--simulate", "serve"}, "false [all] [a] [b] /env.log stdio []"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(tt.args, environ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.TrimSpace(fmt.Sprintln(cfg.ReadOnly, cfg.Toolsets, cfg.Tools, cfg.ExcludeTools, cfg.LogFile, cfg.Name, cfg.Args))
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	cfg, err := Load([]string{"--simulate", "serve", "--http"}, nil)
+	if err != nil || cfg.Name != "serve" || !cfg.HTTP {
+		t.Errorf("serve --http = %+v, %v", cfg.Command, err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"--simulat"}, "-simulat"},
+		{[]string{"--http"}, "--http goes with serve"},
+		{[]string{"tools", "--key", "k"}, "--key goes with audit verify"},
+		{[]string{"--toolsets"}, "flag needs an argument"},
+	} {
+		_, err := Load(tt.args, nil)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%q) = %v, want a usage error containing %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"tools", "--help"}} {
+		if cfg, err := Load(args, nil); err != nil || cfg.Name != "help" {
+			t.Errorf("Load(%q) = %q, %v; want help", args, cfg.Name, err)
+		}
+	}
+}
+
+// TestEveryProblemAtOnce: one run names every bad variable with its value
+// (never a secret's), and a bad value's consequences are not reported again.
+func TestEveryProblemAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	emptyPw := filepath.Join(dir, "empty")
+	if err := os.WriteFile(emptyPw, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "s3cret-token-value-0001"
+	_, err := Load(nil, []string{
+		"VCENTER_HOST=https://vc.example.com/ui/",
+		"VCENTER_PASSWORD_FILE=" + emptyPw,
+		"VCENTER_CA_BUNDLE=" + notPEM,
+		"TOKENS_TO_ROLES={\"" + secret + "\": 7}",
+		"RATE_LIMIT_RPS=abc",
+		"RATE_LIMIT_BURST=-1",
+		"AUTH_ENFORCE=maybe",
+		"VSPHERE_API_MODE=soap",
+		"VCENTER_TIMEOUT_S=0",
+		"LOG_LEVEL=loud",
+		"APPROVAL_TTL_S=1",
+		"VSPHERE_MCP_TOKEN=" + secret,
+	})
+	var p Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("Load = %v, want Problems", err)
+	}
+	var names []string
+	for _, line := range p {
+		name, _, _ := strings.Cut(line, "=")
+		name, _, _ = strings.Cut(name, " ")
+		name, _, _ = strings.Cut(name, ":")
+		names = append(names, name)
+		if strings.Contains(line, secret) {
+			t.Errorf("a problem quotes a secret: %s", line)
+		}
+	}
+	slices.Sort(names)
+	want := []string{"APPROVAL_TTL_S", "AUTH_ENFORCE", "LOG_LEVEL", "RATE_LIMIT_BURST", "RATE_LIMIT_RPS", "TOKENS_TO_ROLES",
+		"VCENTER_CA_BUNDLE", "VCENTER_HOST", "VCENTER_PASSWORD_FILE", "VCENTER_TIMEOUT_S", "VCENTER_USER", "VSPHERE_API_MODE"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("one problem per variable (-want +got):\n%s\nproblems:\n%s", diff, p)
+	}
+	for _, w := range []string{`RATE_LIMIT_RPS="abc": not a number`, `AUTH_ENFORCE="maybe": not true or false`, "RATE_LIMIT_BURST=-1",
+		`VSPHERE_API_MODE="soap"`, "VCENTER_PASSWORD_FILE=" + emptyPw + " is empty", "holds no PEM certificate", "VCENTER_TIMEOUT_S=0"} {
+		if !strings.Contains(p.Error(), w) {
+			t.Errorf("problems lack %q:\n%s", w, p)
+		}
+	}
+}
+
+func TestSecretsDoNotPrint(t *testing.T) {
+	cfg, err := Load([]string{"--simulate"}, []string{"VCENTER_PASSWORD=pw-9d2c", "VSPHERE_MCP_TOKEN=tok-51aa", `TOKENS_TO_ROLES={"tok-51aa":"read"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.VCenterPassword != "pw-9d2c" || cfg.Token != "tok-51aa" {
+		t.Fatal("secrets not read")
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(verb, cfg); strings.Contains(s, "pw-9d2c") || strings.Contains(s, "tok-51aa") {
+			t.Errorf("%s prints a secret: %s", verb, s)
+		}
+	}
+}
+
+func TestPasswordFile(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("from-file\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(nil, []string{"VCENTER_HOST=vc", "VCENTER_USER=u", "VCENTER_PASSWORD_FILE=" + pw})
+	if err != nil || cfg.VCenterPassword != "from-file" {
+		t.Errorf("password file: %v", err)
+	}
+	_, err = Load(nil, []string{"VCENTER_HOST=vc", "VCENTER_USER=u", "VCENTER_PASSWORD_FILE=" + pw, "VCENTER_PASSWORD=x"})
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Errorf("both: %v", err)
+	}
+}

@@ -1,0 +1,303 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+)
+
+// Middleware is the pipeline in front of every tool, whatever the transport:
+// identity → policy's gate (rate, role, toolsets, read-only, audit health) →
+// handler (which asks policy again at its confirmation point) → audit. Policy
+// decides; the middleware enforces what policy returned and records it.
+//
+// [Middleware.Install] adds it to a server with one call, outermost first:
+// audit, recover, enforce. Audit is outermost so that refusals, panics and
+// invalid arguments are recorded; recover turns a handler panic into an error
+// result; enforce re-checks the role on every call, although tools/list is
+// filtered too.
+type Middleware struct {
+	policy   *policy.Policy
+	audit    *audit.Log
+	approver *policy.Approver
+	catalog  map[string]Tool
+	identify IdentifyFunc
+	scrub    *audit.Scrubber
+	log      zerolog.Logger
+	vcenter  string
+	ttl      time.Duration
+
+	ledger *ledger
+	ids    *requestIDs
+	// stopping is done once Cancel is called; every call's context ends
+	// with it.
+	stopping context.Context
+	stop     context.CancelFunc
+}
+
+// MiddlewareConfig is what [NewMiddleware] needs. Policy, Audit, Approver and
+// Identify are required.
+type MiddlewareConfig struct {
+	Policy   *policy.Policy
+	Audit    *audit.Log
+	Approver *policy.Approver
+	Catalog  []Tool
+	// Identify resolves the caller of a request: [LaunchIdentity] for stdio,
+	// the bearer token of each request over HTTP.
+	Identify IdentifyFunc
+	// Scrub removes the process's secrets (vCenter password, launch token)
+	// from results and audit lines.
+	Scrub *audit.Scrubber
+	Log   zerolog.Logger
+	// VCenter is the default vCenter host, recorded until a tool names one.
+	VCenter string
+	// ApprovalTTL is how long a confirmation question waits for the user's
+	// answer before its call is audited as unanswered; the approver's states
+	// live as long.
+	ApprovalTTL time.Duration
+}
+
+// NewMiddleware builds the pipeline.
+func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
+	if cfg.Policy == nil || cfg.Audit == nil || cfg.Approver == nil || cfg.Identify == nil {
+		return nil, errors.New("tools: the middleware needs a policy, an audit log, an approver and an identity function")
+	}
+	if cfg.ApprovalTTL <= 0 {
+		return nil, errors.New("tools: the middleware needs a positive approval TTL")
+	}
+	m := &Middleware{
+		policy: cfg.Policy, audit: cfg.Audit, approver: cfg.Approver, identify: cfg.Identify,
+		scrub: cfg.Scrub, log: cfg.Log, vcenter: cfg.VCenter, ttl: cfg.ApprovalTTL,
+		catalog: make(map[string]Tool, len(cfg.Catalog)),
+		ledger:  newLedger(), ids: newRequestIDs(),
+	}
+	for _, t := range cfg.Catalog {
+		m.catalog[t.Def.Name] = t
+	}
+	m.stopping, m.stop = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// Install adds the pipeline to srv in one call, so that its order is the one
+// documented on [Middleware] (the SDK runs a later AddReceivingMiddleware call
+// before an earlier one).
+func (m *Middleware) Install(srv *mcp.Server) {
+	srv.AddReceivingMiddleware(m.auditCalls, m.recoverPanics, m.enforce)
+}
+
+// auditCalls writes exactly one audit line per logical tool call.
+func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		ctr, ok := req.(*mcp.CallToolRequest)
+		if method != "tools/call" || !ok {
+			return next(ctx, method, req)
+		}
+		start := time.Now()
+		cs := &callState{m: m, tool: ctr.Params.Name}
+		cs.ident, cs.identErr = m.identify(ctx, req)
+		rec := &audit.Record{
+			TS: start, Tool: ctr.Params.Name, Args: ctr.Params.Arguments,
+			Role: cs.ident.Role, TokenFP: cs.ident.TokenFP, VCenter: m.vcenter, Client: clientOf(ctr),
+		}
+		// The retry of an approved call (2026-07-28 clients answer an
+		// elicitation by calling again) continues the call it answers, but
+		// only when it is the same tool, arguments and token.
+		if first, ok := m.ledger.resume(m.approver, ctr, cs.ident.TokenFP); ok {
+			rec.RequestID, rec.TS = first.RequestID, first.TS
+			cs.charged, cs.resumed = true, true
+		}
+		if rec.RequestID == "" {
+			rec.RequestID = m.ids.next("")
+		}
+		cs.requestID = rec.RequestID
+		ctx = context.WithValue(audit.WithRecord(ctx, rec), callKey{}, cs)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(m.stopping, cancel)()
+
+		res, err := next(ctx, method, req)
+
+		r, _ := res.(*mcp.CallToolResult)
+		m.scrubResult(r)
+		if err == nil && r != nil && r.InputRequests != nil {
+			// Waiting for the user: the line is written when the answer
+			// comes back, or when the question expires unanswered.
+			m.ledger.wait(rec, ctr, cs.ident.TokenFP, m.ttl)
+			m.flushExpired()
+			return res, err
+		}
+		m.finish(rec, cs, r, err, time.Since(start))
+		m.flushExpired()
+		return res, err
+	}
+}
+
+// enforce applies policy: tools/list shows only the caller's tools, and a
+// tools/call passes policy's gate before its handler runs.
+func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			res, err := next(ctx, method, req)
+			list, ok := res.(*mcp.ListToolsResult)
+			if err != nil || !ok {
+				return res, err
+			}
+			allowed := map[string]bool{}
+			if id, ierr := m.identify(ctx, req); ierr == nil {
+				for _, n := range m.policy.Allowed(id.Role) {
+					allowed[n] = true
+				}
+			}
+			out := *list
+			out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
+			for _, t := range list.Tools {
+				if allowed[t.Name] {
+					out.Tools = append(out.Tools, t)
+				}
+			}
+			return &out, nil
+		case "tools/call":
+			cs := callOf(ctx)
+			if v := cs.gate(); !v.Allowed() {
+				return errorResult(v.Reason), nil
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// finish completes and writes the record of a call, with the decision policy
+// gave last.
+func (m *Middleware) finish(rec *audit.Record, cs *callState, r *mcp.CallToolResult, err error, took time.Duration) {
+	v := cs.final(r, err)
+	audit.Update(audit.WithRecord(context.Background(), rec), func(rec *audit.Record) {
+		rec.DurationMS = float64(time.Since(rec.TS).Microseconds()) / 1000
+		if !cs.resumed {
+			rec.DurationMS = float64(took.Microseconds()) / 1000
+		}
+		switch {
+		case err != nil:
+			rec.Error = err.Error()
+		case r != nil && r.IsError:
+			rec.Error = ResultText(r)
+		}
+		rec.Decision = string(v.Decision)
+		rec.OK = rec.Error == "" && v.Allowed()
+	})
+	m.append(rec)
+}
+
+func (m *Middleware) append(rec *audit.Record) {
+	if err := m.audit.Append(rec); err != nil {
+		m.log.Error().Err(err).Str("tool", rec.Tool).Str("request_id", rec.RequestID).Msg("audit line not written")
+	}
+}
+
+// flushExpired writes the lines of confirmations nobody answered in time.
+func (m *Middleware) flushExpired() {
+	for _, rec := range m.ledger.expired(time.Now()) {
+		m.writeUnanswered(rec)
+	}
+}
+
+func (m *Middleware) writeUnanswered(rec *audit.Record) {
+	ident := policy.Identity{Role: rec.Role, TokenFP: rec.TokenFP}
+	v := m.policy.Decide(policy.Call{Tool: rec.Tool, Identity: ident, Charged: true, Confirmation: policy.Unanswered})
+	rec.Decision = string(v.Decision)
+	rec.OK = false
+	rec.Error = "the user did not answer the confirmation; nothing changed"
+	rec.DurationMS = float64(time.Since(rec.TS).Microseconds()) / 1000
+	m.append(rec)
+}
+
+// Refusal is a request a transport refused before it reached MCP: no token,
+// a foreign Origin, a body over the limit. [Middleware.Refused] audits it.
+type Refusal struct {
+	Start    time.Time
+	Tool     string // the tool of a tools/call, else the JSON-RPC method, as far as known
+	Client   audit.Client
+	Identity policy.Identity // as far as known
+	Why      error           // what the transport refused, worded for the operator
+}
+
+// Refused writes the audit line of a refused request, with the decision
+// policy gives a caller that could not be let in. It takes no rate-limit
+// budget: the transport limits refusals itself.
+//
+// Security: the line names the token by its fingerprint only, and records no
+// arguments, since nobody known sent them.
+func (m *Middleware) Refused(r Refusal) {
+	v := m.policy.Decide(policy.Call{Tool: r.Tool, Identity: r.Identity, IdentityErr: r.Why, Charged: true})
+	rec := &audit.Record{
+		TS: r.Start, Tool: truncate(r.Tool, 64), Decision: string(v.Decision), OK: false,
+		Error: r.Why.Error(), Role: r.Identity.Role, TokenFP: r.Identity.TokenFP, VCenter: m.vcenter,
+		Client: r.Client, RequestID: m.ids.next("h"),
+	}
+	rec.DurationMS = float64(time.Since(r.Start).Microseconds()) / 1000
+	m.append(rec)
+}
+
+// Cancel cancels every call still running, as if its client had cancelled
+// it: a tool waiting for a vCenter task stops waiting (cancelling the task
+// where vCenter allows) and the call writes its audit line. Calls that
+// start later are cancelled at once. The HTTP transport calls it once it
+// has stopped serving: a call still running then has nobody to answer, and
+// closing its MCP session would wait for it forever.
+func (m *Middleware) Cancel() { m.stop() }
+
+// Close writes the lines of confirmations still waiting for an answer. Call
+// it when the server stops; calling it twice is safe.
+func (m *Middleware) Close() {
+	for _, rec := range m.ledger.expired(time.Now().Add(100 * 365 * 24 * time.Hour)) {
+		m.writeUnanswered(rec)
+	}
+}
+
+// errorResult is a tool error the model sees and can act on.
+func errorResult(text string) *mcp.CallToolResult {
+	r := &mcp.CallToolResult{}
+	r.SetError(errors.New(text))
+	return r
+}
+
+// ResultText joins the text blocks of a result: the error for an error
+// result, the JSON of the structured content otherwise.
+func ResultText(r *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range r.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	if len(parts) == 0 && r.IsError {
+		return "error without text"
+	}
+	return strings.Join(parts, "\n")
+}
+
+func resultErr(r *mcp.CallToolResult) error {
+	if r == nil {
+		return nil
+	}
+	return r.GetError()
+}
+
+func clientOf(req *mcp.CallToolRequest) audit.Client {
+	if ci := req.ClientInfo(); ci != nil {
+		return audit.Client{Name: truncate(ci.Name, 64), Version: truncate(ci.Version, 32)}
+	}
+	return audit.Client{}
+}
+
+// noteVCenter records which vCenter the call went to.
+func noteVCenter(ctx context.Context, host string) {
+	audit.Update(ctx, func(r *audit.Record) { r.VCenter = host })
+}
