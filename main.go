@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -154,10 +155,17 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		return a, problems
 	}
 	scrub := audit.NewScrubber(vcfg.Password, string(cfg.Token))
-	if cfg.AuditLogPath == "" {
+	switch {
+	case cfg.AuditLogPath == "":
 		a.audit = audit.New(stderr, audit.WithScrubber(scrub))
-	} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub)); err != nil {
-		fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
+	default:
+		// The README's own paths (~/Library/Logs/vsphere-mcp-pro/…) do not
+		// exist on a fresh machine: create what is missing, for this user only.
+		if err := os.MkdirAll(filepath.Dir(cfg.AuditLogPath), 0o700); err != nil {
+			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: create its directory: %w", cfg.AuditLogPath, err))
+		} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub)); err != nil {
+			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
+		}
 	}
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	fail(err)
@@ -186,7 +194,9 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	identify := transport.HTTPIdentity(a.pol)
 	if !cfg.HTTP {
 		a.ident, a.identErr = a.pol.Resolve(string(cfg.Token))
-		if a.identErr != nil {
+		// A token or token map already reported would only be reported
+		// again, as unknown.
+		if a.identErr != nil && !cfg.Invalid["VSPHERE_MCP_TOKEN"] && !cfg.Invalid["TOKENS_TO_ROLES"] && !cfg.Invalid["POLICY_FILE"] {
 			fail(fmt.Errorf("VSPHERE_MCP_TOKEN: %w", a.identErr))
 		}
 		identify = tools.LaunchIdentity(a.ident)

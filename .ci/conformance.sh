@@ -181,7 +181,7 @@ for mode in stateful stateless; do
 		FAILED=1
 	fi
 	# The rebinding attempt was refused and audited (the audit log is stderr).
-	if ! grep -q '"decision":"denied_role".*Host \\"evil.example.com' "$LOG"; then
+	if ! grep -q '"decision":"denied_origin".*Host \\"evil.example.com' "$LOG"; then
 		echo "no audit line for the refused DNS rebinding request ($mode); server log:" >&2
 		cat "$LOG" >&2
 		FAILED=1

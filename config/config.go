@@ -107,6 +107,9 @@ type Config struct {
 	// Warnings are for stderr at start: settings that work but weaken the
 	// server, or that do nothing in this mode.
 	Warnings []string
+	// Invalid names the variables a problem was reported for, so that the
+	// caller does not report their consequences again.
+	Invalid map[string]bool
 }
 
 // Seconds converts a duration variable.
@@ -210,12 +213,29 @@ func Load(args, environ []string) (Config, error) {
 	} else {
 		cfg.Level = lvl
 	}
-	cfg.Policy = loadPolicy(e, report)
+	if e.Token != "" {
+		// Security: the error names the variable, never the token.
+		if err := policy.CheckToken(string(e.Token)); err != nil {
+			report("VSPHERE_MCP_TOKEN", " is %v", err)
+		}
+	}
+	cfg.Policy = loadPolicy(e, report, bad)
 	cfg.Warnings = warnings(cfg)
 	if sim && !e.PolicyConfigured() && e.Token == "" {
 		// --simulate alone is a trial: every tool, no token.
 		e.AuthEnforce = false
 	}
+	if cfg.HTTP && e.AuthEnforce && cfg.Policy.Tokens() == 0 && !bad["TOKENS_TO_ROLES"] && !bad["POLICY_FILE"] {
+		// Every request would be refused with 401: refuse to start instead.
+		const why = ": serve --http with AUTH_ENFORCE=true would refuse every request; give each user's token a role " +
+			"in TOKENS_TO_ROLES or in POLICY_FILE (tokens_to_roles), or set AUTH_ENFORCE=false on a loopback SERVER_HOST"
+		if e.PolicyFile != "" {
+			report("POLICY_FILE", "=%s maps no token to a role%s", e.PolicyFile, why)
+		} else {
+			report("TOKENS_TO_ROLES", " is empty%s", why)
+		}
+	}
+	cfg.Invalid = bad
 	return cfg, orNil(problems)
 }
 
@@ -242,7 +262,7 @@ func warnings(cfg Config) []string {
 }
 
 // loadPolicy reads POLICY_FILE or the two variables.
-func loadPolicy(e *Env, report func(name, format string, a ...any)) policy.Config {
+func loadPolicy(e *Env, report func(name, format string, a ...any), bad map[string]bool) policy.Config {
 	if e.PolicyFile != "" {
 		if e.TokensToRoles != "" || e.RolesToTools != "" {
 			report("POLICY_FILE", " replaces TOKENS_TO_ROLES and ROLES_TO_TOOLS: set only one of them")
@@ -258,6 +278,11 @@ func loadPolicy(e *Env, report func(name, format string, a ...any)) policy.Confi
 	if err != nil {
 		// The error names TOKENS_TO_ROLES or ROLES_TO_TOOLS itself, and
 		// never quotes a token.
+		for _, name := range []string{"TOKENS_TO_ROLES", "ROLES_TO_TOOLS"} {
+			if strings.Contains(err.Error(), name+":") {
+				bad[name] = true
+			}
+		}
 		report("", "%v", err)
 	}
 	return pc

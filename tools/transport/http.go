@@ -401,15 +401,15 @@ func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 		if resolveErr != nil || tokErr != nil {
 			id = policy.Identity{TokenFP: fp}
 		}
-		h.refuse(w, r, start, body, id, http.StatusForbidden, why, "")
+		h.refuse(w, r, start, body, id, policy.RefusedOrigin, http.StatusForbidden, why, "")
 		return
 	}
 	switch {
 	case tokErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
+		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, policy.RefusedAuth, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
 		return
 	case resolveErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
+		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, policy.RefusedAuth, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
 		return
 	}
 
@@ -477,7 +477,7 @@ func challenge(err error) string {
 
 // refuse answers a request that does not reach MCP and has the middleware
 // write its audit line.
-func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, status int, why, wwwAuth string) {
+func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, kind policy.Refusal, status int, why, wwwAuth string) {
 	from := remoteIP(r)
 	if ok, wait := h.refusals.Allow(from); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
@@ -487,7 +487,7 @@ func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.T
 	}
 	tool, client := peekRPC(body)
 	h.mw.Refused(tools.Refusal{
-		Start: start, Tool: tool, Client: client, Identity: id,
+		Start: start, Kind: kind, Tool: tool, Client: client, Identity: id,
 		Why: fmt.Errorf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
 	})
 	h.log.Info().Int("status", status).Str("from", from).Str("token_fp", id.TokenFP).Str("reason", why).Msg("refused HTTP request")

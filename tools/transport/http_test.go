@@ -520,18 +520,19 @@ func TestHTTPRefusedRequestsAreAudited(t *testing.T) {
 		challenge  string // WWW-Authenticate must contain it; "" means absent
 		role, fp   string
 		errContain string
+		decision   string
 	}{
-		{"missing token", nil, 401, `Bearer realm="vsphere-mcp-pro"`, "", "", "no bearer token"},
-		{"wrong token", map[string]string{"Authorization": "Bearer " + wrong}, 401, `error="invalid_token"`, "", policy.Fingerprint(wrong), "unknown token"},
-		{"not a bearer token", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, 401, `error="invalid_request"`, "", "", "malformed Authorization"},
+		{"missing token", nil, 401, `Bearer realm="vsphere-mcp-pro"`, "", "", "no bearer token", "denied_auth"},
+		{"wrong token", map[string]string{"Authorization": "Bearer " + wrong}, 401, `error="invalid_token"`, "", policy.Fingerprint(wrong), "unknown token", "denied_auth"},
+		{"not a bearer token", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, 401, `error="invalid_request"`, "", "", "malformed Authorization", "denied_auth"},
 		{"valid token from a foreign origin", map[string]string{"Authorization": "Bearer " + readToken, "Origin": "http://evil.example.com"},
-			403, "", "read", policy.Fingerprint(readToken), `Origin "http://evil.example.com" is not allowed`},
+			403, "", "read", policy.Fingerprint(readToken), `Origin "http://evil.example.com" is not allowed`, "denied_origin"},
 		{"DNS rebinding: foreign Host and Origin", map[string]string{"Authorization": "Bearer " + readToken, "Host": "evil.example.com:8000", "Origin": "http://evil.example.com:8000"},
-			403, "", "read", policy.Fingerprint(readToken), `Host "evil.example.com:8000" is not allowed`},
+			403, "", "read", policy.Fingerprint(readToken), `Host "evil.example.com:8000" is not allowed`, "denied_origin"},
 		{"opaque origin", map[string]string{"Authorization": "Bearer " + opsToken, "Origin": "null"},
-			403, "", "ops", policy.Fingerprint(opsToken), `Origin "null"`},
+			403, "", "ops", policy.Fingerprint(opsToken), `Origin "null"`, "denied_origin"},
 		{"wrong token from a foreign origin", map[string]string{"Authorization": "Bearer " + wrong, "Origin": "https://evil.example.com"},
-			403, "", "", policy.Fingerprint(wrong), "is not allowed"},
+			403, "", "", policy.Fingerprint(wrong), "is not allowed", "denied_origin"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newReplica(t)
@@ -547,7 +548,7 @@ func TestHTTPRefusedRequestsAreAudited(t *testing.T) {
 				t.Fatalf("audit = %v, want one line", lines)
 			}
 			l := lines[0]
-			if l["tool"] != "list_vms" || l["decision"] != "denied_role" || l["ok"] != false || l["role"] != tt.role || l["token_fp"] != tt.fp ||
+			if l["tool"] != "list_vms" || l["decision"] != tt.decision || l["ok"] != false || l["role"] != tt.role || l["token_fp"] != tt.fp ||
 				!strings.Contains(l["error"].(string), tt.errContain) || !strings.Contains(l["error"].(string), "from 127.0.0.1") {
 				t.Errorf("audit line = %v", l)
 			}
@@ -608,7 +609,7 @@ func TestHTTPReplayFromAnotherOrigin(t *testing.T) {
 	lines := r.auditLines()
 	var refused []map[string]any
 	for _, l := range lines {
-		if l["decision"] == "denied_role" {
+		if l["decision"] == "denied_origin" {
 			refused = append(refused, l)
 		}
 	}
