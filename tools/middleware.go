@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -168,6 +169,16 @@ func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
 			cs := callOf(ctx)
 			if v := cs.gate(); !v.Allowed() {
 				return errorResult(v.Reason), nil
+			}
+			// The arguments are checked here, before the SDK decodes them:
+			// a duplicate key is only visible in the raw document, and the
+			// SDK's own validation messages are for programmers. The call
+			// is then audited as invalid_args (see callState.final).
+			ctr, _ := req.(*mcp.CallToolRequest)
+			if t, ok := m.catalog[cs.tool]; ok && ctr != nil {
+				if err := validateArgs(ctr.Params.Arguments, t.Def.InputSchema.(*jsonschema.Schema)); err != nil {
+					return errorResult(err.Error()), nil
+				}
 			}
 		}
 		return next(ctx, method, req)
