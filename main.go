@@ -50,6 +50,12 @@ const (
 )
 
 func main() {
+	// A client that stops reading stderr (or stdout) must not kill the
+	// server in the middle of its work: without this, Go dies of SIGPIPE at
+	// the first write to fd 1 or 2, before the vCenter session is logged
+	// out. With it, the write fails with EPIPE and the server carries on
+	// (stderr) or ends its session cleanly (stdout).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -104,9 +110,19 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitCode(stderr, a.http.ListenAndServe(ctx), false)
 	}
 	log.Info().Str("version", version).Str("vcenter", a.pool.Default()).Str("role", a.ident.Role).Msg("serving MCP on stdio")
-	err := a.server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
+	// Our transport, not the SDK's: a bad line is answered and audited
+	// instead of ending the session (tools/transport/stdio.go).
+	st := &transport.Stdio{In: stdin, Out: stdout, Audit: a.mw, Identity: a.ident, Log: log}
+	err := a.server.Run(ctx, st)
+	if ferr := st.Err(); ferr != nil {
+		// Never exit 0 on a protocol failure: the client must see that the
+		// server did not end normally.
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio failed: %v\n", ferr)
+		return exitFailed
+	}
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
-		log.Error().Err(err).Msg("MCP session ended")
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio ended: %v\n", err)
+		return exitFailed
 	}
 	return exitOK
 }
@@ -331,8 +347,3 @@ func asProblems(err error) []string {
 	}
 	return strings.Split(err.Error(), "\n")
 }
-
-// nopWriteCloser lets run serve its own stdout: closing it is the process's business.
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }

@@ -136,7 +136,15 @@ func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		m.finish(rec, cs, r, err, time.Since(start))
 		m.flushExpired()
-		return res, err
+		if err != nil {
+			// A tools/call that reached this line is answered with a
+			// result, never a protocol error: the transports audit the
+			// protocol errors of tools/call as refusals before MCP, and this
+			// call has its line already.
+			res = errorResult(err.Error())
+			m.scrubResult(res.(*mcp.CallToolResult))
+		}
+		return res, nil
 	}
 }
 
