@@ -83,7 +83,12 @@ type Env struct {
 	WriteTimeoutS   float64  `env:"SERVER_WRITE_TIMEOUT_S" envDefault:"600"`
 	ShutdownTimeout float64  `env:"SERVER_SHUTDOWN_TIMEOUT_S" envDefault:"30"`
 	SessionIdleS    float64  `env:"SERVER_SESSION_IDLE_TIMEOUT_S" envDefault:"1800"`
-	ApprovalKeyFile string   `env:"APPROVAL_KEY_FILE"`
+	// MaxSessionsPerToken bounds the live MCP sessions of one token, and
+	// MaxConnections the open connections: each session and connection
+	// holds memory until it ends.
+	MaxSessionsPerToken int    `env:"SERVER_MAX_SESSIONS_PER_TOKEN" envDefault:"32"`
+	MaxConnections      int    `env:"SERVER_MAX_CONNECTIONS" envDefault:"1024"`
+	ApprovalKeyFile     string `env:"APPROVAL_KEY_FILE"`
 }
 
 // Config is the whole configuration: the command, the environment with the

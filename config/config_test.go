@@ -19,8 +19,9 @@ func TestDefaultsComeFromTheTags(t *testing.T) {
 	}
 	e := cfg.Env
 	got := strings.TrimSpace(fmt.Sprintln(e.APIMode, e.TimeoutS, e.Retries, e.BackoffS, e.AuthEnforce, e.ReadOnly, e.Toolsets, e.RateLimit, e.RateRPS, e.RateBurst,
-		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS))
-	want := "api 20 3 0.5 false false [default] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800"
+		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS,
+		e.MaxSessionsPerToken, e.MaxConnections))
+	want := "api 20 3 0.5 false false [default] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800 32 1024"
 	if got != want {
 		t.Errorf("defaults = %s\nwant       %s", got, want)
 	}

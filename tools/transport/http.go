@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -74,6 +76,12 @@ const (
 	refusalBurst = 20
 	// realm is the WWW-Authenticate realm.
 	realm = "vsphere-mcp-pro"
+	// eventStoreBytes bounds the events kept for resumption, all sessions
+	// together; the oldest go first.
+	eventStoreBytes = 8 << 20
+	// retryMillis is the SSE retry field: how long a client waits before
+	// reconnecting a stream that broke.
+	retryMillis = 1000
 )
 
 // HTTPConfig configures the Streamable HTTP transport. Every field is given
@@ -119,6 +127,13 @@ type HTTPConfig struct {
 	// SessionIdleTimeout closes a stateful session unused for this long
 	// (SERVER_SESSION_IDLE_TIMEOUT_S).
 	SessionIdleTimeout time.Duration
+	// MaxSessionsPerToken bounds the live MCP sessions of one token on a
+	// stateful server (SERVER_MAX_SESSIONS_PER_TOKEN); an initialize beyond
+	// it gets 429.
+	MaxSessionsPerToken int
+	// MaxConnections bounds the open connections (SERVER_MAX_CONNECTIONS);
+	// one beyond it gets 503 and is closed.
+	MaxConnections int
 	// Ready reports whether vCenter can be used; /readyz calls it (at most
 	// every few seconds) and reports 503 while it fails. Nil: always ready.
 	// [VCenterProbe] builds one.
@@ -139,7 +154,8 @@ func HTTPConfigOf(e config.Env) HTTPConfig {
 		AllowedOrigins: e.AllowedOrigins, AllowedHosts: e.HTTPHosts, Stateless: e.Stateless,
 		MaxBodyBytes: int64(e.MaxBodyBytes), ReadTimeout: config.Seconds(e.ReadTimeoutS),
 		WriteTimeout: config.Seconds(e.WriteTimeoutS), ShutdownTimeout: config.Seconds(e.ShutdownTimeout),
-		SessionIdleTimeout: config.Seconds(e.SessionIdleS),
+		SessionIdleTimeout: config.Seconds(e.SessionIdleS), MaxSessionsPerToken: e.MaxSessionsPerToken,
+		MaxConnections: e.MaxConnections,
 	}
 }
 
@@ -160,6 +176,7 @@ type HTTPServer struct {
 	hosts   []string // normalised: "name" or "name:port"
 
 	refusals *policy.Limiter
+	sessions *sessions
 
 	readyMu  sync.Mutex
 	readyAt  time.Time
@@ -210,6 +227,12 @@ func NewHTTPServer(srv *mcp.Server, mw *tools.Middleware, pol *policy.Policy, cf
 	}
 	if cfg.MaxBodyBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("SERVER_MAX_BODY_BYTES=%d: give at least 1024", cfg.MaxBodyBytes))
+	}
+	if cfg.MaxSessionsPerToken < 1 {
+		problems = append(problems, fmt.Sprintf("SERVER_MAX_SESSIONS_PER_TOKEN=%d: give at least 1", cfg.MaxSessionsPerToken))
+	}
+	if cfg.MaxConnections < 1 {
+		problems = append(problems, fmt.Sprintf("SERVER_MAX_CONNECTIONS=%d: give at least 1", cfg.MaxConnections))
 	}
 	for _, d := range []struct {
 		name string
@@ -284,8 +307,20 @@ func NewHTTPServer(srv *mcp.Server, mw *tools.Middleware, pol *policy.Policy, cf
 	}
 
 	h.refusals, _ = policy.NewLimiter(true, refusalRPS, refusalBurst)
+	h.sessions = newSessions()
 	h.streams, h.stopStreams = context.WithCancel(context.Background())
+	// A stateful session keeps its events (bounded) so that a client whose
+	// event stream broke can resume it with Last-Event-ID; the SDK then
+	// opens each stream with a priming event, to which auditWriter adds the
+	// retry field the SDK does not send.
+	var events mcp.EventStore
+	if !cfg.Stateless {
+		store := mcp.NewMemoryEventStore(nil)
+		store.SetMaxBytes(eventStoreBytes)
+		events = store
+	}
 	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		EventStore:     events,
 		Stateless:      cfg.Stateless,
 		Logger:         cfg.SDKLog,
 		SessionTimeout: cfg.SessionIdleTimeout,
@@ -335,6 +370,9 @@ func HTTPIdentity(pol *policy.Policy) tools.IdentifyFunc {
 // ServeHTTP routes /healthz, /readyz and the MCP path; everything else is
 // 404.
 func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer gets a write deadline: the response to a POST, the tool
+	// call included, and every refusal; the MCP event stream (GET) lifts it.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	switch r.URL.Path {
 	case h.cfg.Path:
 		h.serveMCP(w, r)
@@ -357,62 +395,85 @@ func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveMCP is the MCP endpoint: body, Host and Origin, token, then the
-// go-sdk handler.
+// serveMCP is the MCP endpoint: token, body, Host and Origin, token, the
+// message and the session, then the go-sdk handler. Every refusal on the
+// way, and every error status the SDK answers, is audited.
 func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rc := http.NewResponseController(w)
-	var body []byte
-	if r.Method == http.MethodPost && r.Body != nil {
-		// The body is read here, under its own deadline, so that the
-		// connection's read deadline can be lifted for the call: a read
-		// deadline passing during a long call would cancel its context.
-		_ = rc.SetReadDeadline(start.Add(h.cfg.ReadTimeout))
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-		_ = rc.SetReadDeadline(time.Time{})
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			var ne net.Error
-			switch {
-			case errors.As(err, &tooBig):
-				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
-			case errors.As(err, &ne) && ne.Timeout():
-				http.Error(w, "request body not received in time", http.StatusRequestTimeout)
-			default:
-				http.Error(w, "request body could not be read", http.StatusBadRequest)
-			}
-			return
-		}
-		body = b
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.ContentLength = int64(len(b))
-	}
-
 	token, tokErr := bearerToken(r.Header)
 	id, resolveErr := h.policy.Resolve(token)
 	if tokErr == nil && resolveErr != nil && token == "" {
 		tokErr = errMissingToken
 	}
 	fp := policy.Fingerprint(token)
+	// who is the caller as far as known, for the audit lines of refusals.
+	who := id
+	if resolveErr != nil || tokErr != nil {
+		who = policy.Identity{TokenFP: fp}
+	}
+
+	body, status, why := h.readBody(w, r, rc, start)
+	if why != "" {
+		// Security: the body was not read to its end, so the connection is
+		// closed after the answer. Otherwise net/http would read the rest
+		// of the body, with no deadline left, before answering: a request
+		// announcing Content-Length: 1000 and sending nothing was never
+		// answered and held its connection forever.
+		w.Header().Set("Connection", "close")
+		h.refuse(w, r, start, body, who, policy.RefusedRequest, status, why, "")
+		return
+	}
 	if why := h.checkHostOrigin(r); why != "" {
 		// Security: a browser page on another origin (DNS rebinding, a
 		// cross-site request) is refused even with a valid token, and the
 		// token's owner is named in the audit line.
-		if resolveErr != nil || tokErr != nil {
-			id = policy.Identity{TokenFP: fp}
-		}
-		h.refuse(w, r, start, body, id, policy.RefusedOrigin, http.StatusForbidden, why, "")
+		h.refuse(w, r, start, body, who, policy.RefusedOrigin, http.StatusForbidden, why, "")
 		return
 	}
 	switch {
 	case tokErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, policy.RefusedAuth, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
+		h.refuse(w, r, start, body, who, policy.RefusedAuth, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
 		return
 	case resolveErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, policy.RefusedAuth, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
+		h.refuse(w, r, start, body, who, policy.RefusedAuth, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
 		return
 	}
 
+	var in inbound
+	var res *reservation // the place of the session an initialize opens
+	sid := r.Header.Get(sessionIDHeader)
+	if r.Method == http.MethodPost {
+		var rerr *rpcError
+		if in, rerr = checkMessage(body); rerr != nil {
+			h.refuseRPC(w, r, start, id, policy.RefusedRequest, http.StatusBadRequest, rerr)
+			return
+		}
+		if !h.cfg.Stateless {
+			var ok bool
+			if res, ok = h.checkSession(w, r, start, id, in, sid); !ok {
+				return
+			}
+			if res != nil {
+				defer res.release()
+			}
+		}
+	} else if sid != "" && !h.cfg.Stateless {
+		if owner, known := h.sessions.owner(sid); known && owner != id.TokenFP {
+			h.refuse(w, r, start, body, id, policy.RefusedAuth, http.StatusForbidden, "the MCP session belongs to another token", "")
+			return
+		}
+	}
+
+	if sid != "" && !h.cfg.Stateless {
+		// A request of a session is served in the version negotiated at
+		// its initialize, not in an older one its header names: the SDK
+		// keys per-request behaviour on the header, and gives streams their
+		// priming event (SEP-1699, 2025-11-25) only when the header says so.
+		if v, hv := h.sessions.version(sid), r.Header.Get(protocolVersionHeader); v >= "2025-11-25" && hv != "" && hv < v {
+			r.Header.Set(protocolVersionHeader, v)
+		}
+	}
 	switch r.Method {
 	case http.MethodGet:
 		// The standalone event stream lives as long as the session: no
@@ -423,18 +484,112 @@ func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 		stop := context.AfterFunc(h.streams, cancel)
 		defer stop()
 		r = r.WithContext(ctx)
+		_ = rc.SetWriteDeadline(time.Time{})
 	case http.MethodPost:
 		h.inflight.add()
 		defer h.inflight.done()
-		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	default:
-		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	}
+	aw := &auditWriter{ResponseWriter: w, h: h, r: r, start: start, id: id, in: in, res: res}
 	if token == "" {
-		h.anon.ServeHTTP(w, r)
-		return
+		h.anon.ServeHTTP(aw, r)
+	} else {
+		h.authed.ServeHTTP(aw, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
-	h.authed.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	aw.finish()
+}
+
+// readBody reads the request's body, whatever the method, bounded by
+// SERVER_MAX_BODY_BYTES and SERVER_READ_TIMEOUT_S. On success the read
+// deadline is lifted: a read deadline passing during a long call, or an
+// event stream, would cancel its context. On failure it returns the status
+// and why.
+func (h *HTTPServer) readBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, start time.Time) ([]byte, int, string) {
+	var body []byte
+	if r.Body != nil && r.ContentLength != 0 {
+		_ = rc.SetReadDeadline(start.Add(h.cfg.ReadTimeout))
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			var ne net.Error
+			switch {
+			case errors.As(err, &tooBig):
+				return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body exceeds %d bytes (SERVER_MAX_BODY_BYTES)", h.cfg.MaxBodyBytes)
+			case errors.As(err, &ne) && ne.Timeout():
+				return nil, http.StatusRequestTimeout, fmt.Sprintf("the request body was not received within %s (SERVER_READ_TIMEOUT_S)", h.cfg.ReadTimeout)
+			}
+			return nil, http.StatusBadRequest, "the request body could not be read"
+		}
+		body = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, 0, ""
+}
+
+// checkSession applies the session rules of a stateful server to a POST:
+// a message without a session must open one (initialize) or need none
+// (ping, server/discover, the 2026-07-28 protocol, which the SDK refuses
+// on a stateful server with its own JSON-RPC error); a token may keep at
+// most SERVER_MAX_SESSIONS_PER_TOKEN live sessions; a session is used only
+// with the token that opened it. The reservation of an initialize must be
+// released when the request is done.
+func (h *HTTPServer) checkSession(w http.ResponseWriter, r *http.Request, start time.Time, id policy.Identity, in inbound, sid string) (*reservation, bool) {
+	if sid != "" {
+		if owner, known := h.sessions.owner(sid); known && owner != id.TokenFP {
+			// The SDK would answer 403 too, but nothing would be audited.
+			h.refuseRPC(w, r, start, id, policy.RefusedAuth, http.StatusForbidden, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: toolOf(in),
+				message: "invalid request: the MCP session belongs to another token"})
+			return nil, false
+		}
+		return nil, true
+	}
+	switch {
+	case in.method == "initialize":
+		res, ok := h.sessions.reserve(id.TokenFP, h.liveSessions, h.cfg.MaxSessionsPerToken)
+		if ok {
+			res.version = in.protocolVersion
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.SessionIdleTimeout.Seconds())))
+			h.refuseRPC(w, r, start, id, policy.RefusedCapacity, http.StatusTooManyRequests, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: "initialize",
+				message: fmt.Sprintf("invalid request: this token has %d live MCP sessions, the most allowed (SERVER_MAX_SESSIONS_PER_TOKEN); end one (DELETE with its Mcp-Session-Id) or wait for an idle one to expire (SERVER_SESSION_IDLE_TIMEOUT_S)", h.cfg.MaxSessionsPerToken)})
+			return nil, false
+		}
+		return res, true
+	case in.method == "ping" || in.method == "server/discover" || in.newProtocol || in.msg == nil:
+		return nil, true
+	case in.call || in.method != "":
+		// The SDK would open a session for it and answer HTTP 200 with
+		// JSON-RPC error code 0 ("invalid during session initialization").
+		h.refuseRPC(w, r, start, id, policy.RefusedRequest, http.StatusBadRequest, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: toolOf(in),
+			message: fmt.Sprintf("invalid request: %s without an MCP session; send initialize first, then the Mcp-Session-Id header it returns", shortMethod(in.method))})
+		return nil, false
+	}
+	return nil, true
+}
+
+// liveSessions is the set of the server's live session ids.
+func (h *HTTPServer) liveSessions() map[string]bool {
+	live := map[string]bool{}
+	for ss := range h.srv.Sessions() {
+		live[ss.ID()] = true
+	}
+	return live
+}
+
+func idOf(in inbound) jsonrpc.ID {
+	if req, ok := in.msg.(*jsonrpc.Request); ok {
+		return req.ID
+	}
+	return jsonrpc.ID{}
+}
+
+func toolOf(in inbound) string {
+	if in.tool != "" {
+		return in.tool
+	}
+	return shortMethod(in.method)
 }
 
 // Errors of bearerToken, worded for the WWW-Authenticate challenge.
@@ -476,21 +631,14 @@ func challenge(err error) string {
 }
 
 // refuse answers a request that does not reach MCP and has the middleware
-// write its audit line.
+// write its audit line, within the refusal rate of the client address
+// (beyond it: 429 and no line).
 func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, kind policy.Refusal, status int, why, wwwAuth string) {
-	from := remoteIP(r)
-	if ok, wait := h.refusals.Allow(from); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		http.Error(w, "too many refused requests from this address", http.StatusTooManyRequests)
-		h.log.Debug().Str("from", from).Int("status", status).Msg("refused request not audited: over the refusal rate")
+	tool, client := peekRPC(body)
+	if ok, wait := h.auditRefusal(r, start, id, kind, tool, client, fmt.Sprintf("http %d: %s", status, why)); !ok {
+		tooManyRefusals(w, wait)
 		return
 	}
-	tool, client := peekRPC(body)
-	h.mw.Refused(tools.Refusal{
-		Start: start, Kind: kind, Tool: tool, Client: client, Identity: id,
-		Why: fmt.Errorf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
-	})
-	h.log.Info().Int("status", status).Str("from", from).Str("token_fp", id.TokenFP).Str("reason", why).Msg("refused HTTP request")
 	if wwwAuth != "" {
 		w.Header().Set("WWW-Authenticate", wwwAuth)
 	}
@@ -767,9 +915,13 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return errors.New("http: Serve called twice")
 	}
+	// Security: ReadTimeout bounds reading every request, body included,
+	// on every path (health, 404s); the MCP endpoint lifts it only once
+	// the body is read, for long calls and event streams.
 	hs := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: min(readHeaderTimeout, h.cfg.ReadTimeout),
+		ReadTimeout:       h.cfg.ReadTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         h.tls,
@@ -784,6 +936,7 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 	if h.tls != nil {
 		scheme = "https"
 	}
+	ln = &capListener{Listener: ln, h: h, max: int64(h.cfg.MaxConnections)}
 	h.addr <- ln.Addr()
 	h.log.Info().Str("url", scheme+"://"+ln.Addr().String()+h.cfg.Path).Bool("stateless", h.cfg.Stateless).Msg("serving MCP over HTTP")
 	errc := make(chan error, 1)
@@ -909,4 +1062,337 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// Headers of Streamable HTTP.
+const (
+	sessionIDHeader       = "Mcp-Session-Id"
+	protocolVersionHeader = "Mcp-Protocol-Version"
+)
+
+// sessions knows which token opened each live MCP session of a stateful
+// server, and holds the per-token cap. The SDK binds a session to its
+// creator too, but refuses a foreign token with a 403 nobody audits, and
+// keeps no count.
+type sessions struct {
+	mu      sync.Mutex
+	byID    map[string]sessionOf // by session id
+	pending map[string]int       // token fingerprint → initialize calls in progress
+}
+
+// sessionOf is what is known of a live session.
+type sessionOf struct {
+	fp      string // the fingerprint of the token that opened it
+	version string // the protocol version negotiated at initialize
+}
+
+func newSessions() *sessions {
+	return &sessions{byID: map[string]sessionOf{}, pending: map[string]int{}}
+}
+
+// owner returns the fingerprint of the token that opened sid, if known.
+func (s *sessions) owner(sid string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	so, ok := s.byID[sid]
+	return so.fp, ok
+}
+
+// version returns the protocol version negotiated for sid, if known.
+func (s *sessions) version(sid string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[sid].version
+}
+
+// legacyVersions are the protocol versions a stateful server negotiates
+// (2026-07-28 is sessionless), oldest first.
+var legacyVersions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
+
+// negotiated is the version the SDK agrees to for a client asking for v:
+// v itself if it knows it, else its latest.
+func negotiated(v string) string {
+	if slices.Contains(legacyVersions, v) {
+		return v
+	}
+	return legacyVersions[len(legacyVersions)-1]
+}
+
+// reserve takes a place for a new session of fp if it has fewer than max
+// live ones (those of live, plus initialize calls in progress). Dead
+// sessions are forgotten on the way, so the map holds live sessions only.
+// The place is kept by [reservation.opened] or given back by
+// [reservation.release].
+func (s *sessions) reserve(fp string, live func() map[string]bool, max int) (*reservation, bool) {
+	alive := live()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.pending[fp]
+	for sid, so := range s.byID {
+		switch {
+		case !alive[sid]:
+			delete(s.byID, sid)
+		case so.fp == fp:
+			n++
+		}
+	}
+	if n >= max {
+		return nil, false
+	}
+	s.pending[fp]++
+	return &reservation{s: s, fp: fp}, true
+}
+
+// reservation is a place taken for a session being opened.
+type reservation struct {
+	s       *sessions
+	fp      string
+	version string // the protocol version the initialize asked for
+	done    bool
+}
+
+// opened turns the place into the session sid.
+func (r *reservation) opened(sid string) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if !r.done {
+		r.done = true
+		r.s.byID[sid] = sessionOf{fp: r.fp, version: negotiated(r.version)}
+		r.s.dropPending(r.fp)
+	}
+}
+
+// release gives the place back unless a session took it.
+func (r *reservation) release() {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if !r.done {
+		r.done = true
+		r.s.dropPending(r.fp)
+	}
+}
+
+// dropPending must be called with s.mu held.
+func (s *sessions) dropPending(fp string) {
+	if s.pending[fp]--; s.pending[fp] <= 0 {
+		delete(s.pending, fp)
+	}
+}
+
+// refuseRPC answers a refused JSON-RPC message with its JSON-RPC error
+// (Content-Type application/json, the given HTTP status) and has the
+// middleware write its audit line, within the refusal rate of the client
+// address.
+func (h *HTTPServer) refuseRPC(w http.ResponseWriter, r *http.Request, start time.Time, id policy.Identity, kind policy.Refusal, status int, e *rpcError) {
+	if ok, wait := h.auditRefusal(r, start, id, kind, e.tool, audit.Client{}, fmt.Sprintf("http %d: %s", status, e.message)); !ok {
+		tooManyRefusals(w, wait)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(e.encode(), '\n'))
+}
+
+// auditRefusal writes the audit line of a refused request unless the
+// client address is over its refusal rate (then it reports false and
+// writes nothing, and says when the address may be refused with a line
+// again). why is worded for the operator; the method, path and address are
+// added.
+func (h *HTTPServer) auditRefusal(r *http.Request, start time.Time, id policy.Identity, kind policy.Refusal, tool string, client audit.Client, why string) (bool, time.Duration) {
+	from := remoteIP(r)
+	if ok, wait := h.refusals.Allow(from); !ok {
+		h.log.Debug().Str("from", from).Str("reason", why).Msg("refused request not audited: over the refusal rate")
+		return false, wait
+	}
+	h.mw.Refused(tools.Refusal{
+		Start: start, Kind: kind, Tool: tool, Client: client, Identity: id,
+		Why: fmt.Errorf("%s (%s %s from %s)", why, r.Method, truncate(r.URL.Path, 64), from),
+	})
+	h.log.Info().Str("from", from).Str("token_fp", id.TokenFP).Str("reason", why).Msg("refused HTTP request")
+	return true, 0
+}
+
+// tooManyRefusals answers a refusal beyond the refusal rate of its address:
+// 429, and no audit line.
+func tooManyRefusals(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+	http.Error(w, "too many refused requests from this address", http.StatusTooManyRequests)
+}
+
+// auditWriter passes the go-sdk's answer through and audits what the SDK
+// refused: an error status (a session it does not know, a missing
+// Mcp-Method header, a protocol version it refuses, a duplicate in-flight
+// request id), or a JSON-RPC error answer in an event stream. A tools/call
+// that reached the middleware is answered with a result, never a JSON-RPC
+// error, and has its own line already. It also records the session an
+// initialize opened.
+type auditWriter struct {
+	http.ResponseWriter
+	h     *HTTPServer
+	r     *http.Request
+	start time.Time
+	id    policy.Identity
+	in    inbound
+	res   *reservation // of an initialize: the session it opens
+
+	status  int
+	stream  bool
+	primed  bool   // the first event of the stream has been written
+	head    []byte // the start of an error body
+	audited bool
+}
+
+// maxHead is how much of an error body the audit line quotes.
+const maxHead = 300
+
+func (a *auditWriter) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+		a.stream = strings.HasPrefix(a.Header().Get("Content-Type"), "text/event-stream")
+		if sid := a.Header().Get(sessionIDHeader); sid != "" && code < 300 && a.res != nil {
+			a.res.opened(sid)
+		}
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *auditWriter) Write(p []byte) (int, error) {
+	if a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	if a.status >= 400 && len(a.head) < maxHead {
+		a.head = append(a.head, p[:min(len(p), maxHead-len(a.head))]...)
+	}
+	if a.stream && !a.audited && a.in.call && bytes.Contains(p, []byte(`"error"`)) {
+		a.scanEvents(p)
+	}
+	if a.stream && !a.primed {
+		a.primed = true
+		if rest, ok := bytes.CutPrefix(p, []byte("event: prime\n")); ok {
+			// The SDK's priming event (SEP-1699) lacks the retry field
+			// that tells the client when to reconnect: add it. The event
+			// is one Write, so the byte count is the caller's.
+			if _, err := fmt.Fprintf(a.ResponseWriter, "event: prime\nretry: %d\n%s", retryMillis, rest); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return a.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines,
+// flushing) through the wrapper.
+func (a *auditWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// Flush passes flushes on.
+func (a *auditWriter) Flush() {
+	_ = http.NewResponseController(a.ResponseWriter).Flush()
+}
+
+// scanEvents audits a JSON-RPC error answer to the request of this POST
+// in the events of p (the SDK writes each event whole).
+func (a *auditWriter) scanEvents(p []byte) {
+	want := idOf(a.in)
+	for _, line := range bytes.Split(p, []byte("\n")) {
+		data, ok := bytes.CutPrefix(line, []byte("data: "))
+		if !ok {
+			continue
+		}
+		msg, err := jsonrpc.DecodeMessage(data)
+		if err != nil {
+			continue
+		}
+		if resp, ok := msg.(*jsonrpc.Response); ok && resp.Error != nil && resp.ID == want {
+			a.audited = true
+			a.h.auditRefusal(a.r, a.start, a.id, policy.RefusedRequest, toolOf(a.in), a.in.client,
+				"answered with JSON-RPC error "+truncate(resp.Error.Error(), maxHead))
+		}
+	}
+}
+
+// finish audits an error status of the SDK's answer.
+func (a *auditWriter) finish() {
+	if a.audited || a.status < 400 {
+		return
+	}
+	if a.status == http.StatusMethodNotAllowed && a.r.Method == http.MethodGet {
+		// How a stateless server says it offers no event stream: clients
+		// try once per session; nothing was refused to anyone.
+		return
+	}
+	a.audited = true
+	kind := policy.RefusedRequest
+	switch a.status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		kind = policy.RefusedAuth
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		kind = policy.RefusedCapacity
+	}
+	tool := toolOf(a.in)
+	a.h.auditRefusal(a.r, a.start, a.id, kind, tool, a.in.client,
+		fmt.Sprintf("http %d: %s", a.status, strings.TrimSpace(truncate(string(a.head), maxHead))))
+}
+
+// capListener bounds the open connections (SERVER_MAX_CONNECTIONS): one
+// over the cap is answered 503 (plain HTTP; closed at once under TLS, whose
+// handshake has not happened), audited within the refusal rate of its
+// address, and closed, before anything is read from it. Idle and slow
+// connections end with IdleTimeout, ReadHeaderTimeout and
+// SERVER_READ_TIMEOUT_S, so the cap bounds what a flood of connections can
+// hold.
+type capListener struct {
+	net.Listener
+	h    *HTTPServer
+	max  int64
+	open atomic.Int64
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) > l.max {
+			l.open.Add(-1)
+			l.refuse(c)
+			continue
+		}
+		return &capConn{Conn: c, l: l}, nil
+	}
+}
+
+// refuse answers and closes a connection over the cap.
+func (l *capListener) refuse(c net.Conn) {
+	start := time.Now()
+	from := c.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(from); err == nil {
+		from = host
+	}
+	why := fmt.Sprintf("connection refused: %d connections are open, the most allowed (SERVER_MAX_CONNECTIONS)", l.max)
+	if ok, _ := l.h.refusals.Allow(from); ok {
+		l.h.mw.Refused(tools.Refusal{Start: start, Kind: policy.RefusedCapacity, Why: fmt.Errorf("%s (from %s)", why, from)})
+		l.h.log.Warn().Str("from", from).Int64("connections", l.max).Msg("connection cap reached")
+	}
+	if l.h.tls == nil {
+		const msg = "the server is at its connection limit; retry shortly\n"
+		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+	}
+	_ = c.Close()
+}
+
+// capConn gives its place back once closed.
+type capConn struct {
+	net.Conn
+	l    *capListener
+	once sync.Once
+}
+
+func (c *capConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return err
 }

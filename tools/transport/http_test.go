@@ -100,6 +100,7 @@ func testConfig() HTTPConfig {
 		Host: "127.0.0.1", Port: 0, Path: "/mcp", MaxBodyBytes: 1 << 20,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Minute,
 		ShutdownTimeout: 30 * time.Second, SessionIdleTimeout: 30 * time.Minute,
+		MaxSessionsPerToken: 32, MaxConnections: 1024,
 	}
 }
 
@@ -613,8 +614,12 @@ func TestHTTPReplayFromAnotherOrigin(t *testing.T) {
 			refused = append(refused, l)
 		}
 	}
-	if len(lines) != 4 || len(refused) != 2 {
-		t.Fatalf("audit = %v, want 2 allowed and 2 refused lines", lines)
+	if len(lines) != 5 || len(refused) != 2 {
+		t.Fatalf("audit = %v, want 2 allowed, 2 denied_origin and 1 denied_auth lines", lines)
+	}
+	if l := lines[4]; l["decision"] != "denied_auth" || l["token_fp"] != policy.Fingerprint(opsToken) || l["role"] != "ops" ||
+		!strings.Contains(l["error"].(string), "http 403: invalid request: the MCP session belongs to another token") {
+		t.Errorf("the use of another token's session: %v", l)
 	}
 	for _, l := range refused {
 		if l["tool"] != "list_vms" || l["role"] != "read" || l["token_fp"] != policy.Fingerprint(readToken) || !strings.Contains(l["error"].(string), "http 403: Origin") {
@@ -1125,10 +1130,15 @@ func TestHTTPShutdownCutsOffLateCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The client would try to resume its broken stream (the server gives
+	// event ids and a retry field) until its retries run out: end it with
+	// the test.
+	callCtx, cancelCall := context.WithCancel(context.Background())
+	defer cancelCall()
 	go func() {
 		params := &mcp.CallToolParams{Name: "create_vm_snapshot", Arguments: map[string]any{"vm_name": "web-02", "snapshot_name": "cut-off"}}
 		params.SetProgressToken("late")
-		_, _ = tn.cs.CallTool(context.Background(), params)
+		_, _ = tn.cs.CallTool(callCtx, params)
 	}()
 	<-started
 	stop()

@@ -66,6 +66,8 @@ type inbound struct {
 	// newProtocol marks a request of the 2026-07-28 protocol (per-request
 	// metadata), which needs no initialize.
 	newProtocol bool
+	// protocolVersion is params.protocolVersion of an initialize.
+	protocolVersion string
 }
 
 // maxSafeID bounds numeric ids: the SDK decodes them through float64, so a
@@ -157,9 +159,10 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 		return invalid(jsonrpc.ID{}, tool, in.method+" is a request and needs an id")
 	}
 	var params struct {
-		Meta       map[string]json.RawMessage `json:"_meta"`
-		Name       *string                    `json:"name"`
-		ClientInfo *mcp.Implementation        `json:"clientInfo"`
+		Meta            map[string]json.RawMessage `json:"_meta"`
+		Name            *string                    `json:"name"`
+		ClientInfo      *mcp.Implementation        `json:"clientInfo"`
+		ProtocolVersion string                     `json:"protocolVersion"`
 	}
 	if p := m["params"]; len(p) > 0 && firstByte(p) == '{' {
 		var pm map[string]json.RawMessage
@@ -180,6 +183,9 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 			_, in.newProtocol = params.Meta[mcp.MetaKeyProtocolVersion]
 			if params.ClientInfo != nil {
 				in.client = audit.Client{Name: truncate(params.ClientInfo.Name, 64), Version: truncate(params.ClientInfo.Version, 32)}
+			}
+			if in.method == "initialize" {
+				in.protocolVersion = params.ProtocolVersion
 			}
 		}
 	} else if in.method == "tools/call" {
