@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,14 @@ const (
 )
 
 func main() {
+	// Before anything else: the secrets must leave the process's initial
+	// environment, which /proc/PID/environ shows for the process's life
+	// (config/secrets.go). On Unix this re-executes the binary once.
+	environ, shedErr := config.ShedSecrets(os.Environ())
+	if shedErr != nil && !errors.Is(shedErr, config.ErrSecretsVisible) {
+		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: %v\n", shedErr)
+		os.Exit(exitUsage)
+	}
 	// A client that stops reading stderr (or stdout) must not kill the
 	// server in the middle of its work: without this, Go dies of SIGPIPE at
 	// the first write to fd 1 or 2, before the vCenter session is logged
@@ -57,7 +66,11 @@ func main() {
 	// (stderr) or ends its session cleanly (stdout).
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
+	if shedErr != nil && runtime.GOOS != "windows" {
+		// On Windows this is the normal case, documented in the README.
+		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: WARNING: %v\n", shedErr)
+	}
+	code := run(ctx, os.Args[1:], environ, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
