@@ -238,7 +238,8 @@ func (c *stdioConn) order(in inbound) *rpcError {
 	switch in.method {
 	case "initialize":
 		c.initialized = true
-	case "ping", "server/discover":
+	case "ping", "server/discover", "logging/setLevel", "resources/subscribe", "resources/unsubscribe":
+		// What the SDK serves before initialize.
 	default:
 		if !c.initialized && !in.newProtocol {
 			// The SDK answers with error code 0 and never reaches the
