@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,41 +94,5 @@ func TestSecretsLeaveTheInitialEnvironment(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "WARNING: the secret variables stay visible") {
 		t.Errorf("stderr warns the hand-over failed:\n%s", stderr.String())
-	}
-}
-
-// TestShedSecretsInTheNewImage: the new image reads the secrets from the
-// pipe named by the marker, closes it, and refuses a marker that names no
-// pipe of its own.
-func TestShedSecretsInTheNewImage(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprint(w, `{"VCENTER_PASSWORD":"from-the-pipe","NOT_A_SECRET":"ignored"}`)
-	w.Close()
-	environ, err := config.ShedSecrets([]string{"A=1", fmt.Sprintf("VSPHERE_MCP_SECRETS_FD=%d", r.Fd())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(environ, " "); got != "A=1 VCENTER_PASSWORD=from-the-pipe" {
-		t.Errorf("environ = %q", got)
-	}
-	if _, err := r.Stat(); err == nil {
-		t.Error("the pipe is still open")
-	}
-	for _, bad := range []string{"x", "1", "-3", "987654"} {
-		if _, err := config.ShedSecrets([]string{"VSPHERE_MCP_SECRETS_FD=" + bad}); err == nil {
-			t.Errorf("marker %q accepted", bad)
-		}
-	}
-	// Too large to hand over: a warning, and the environment as it was.
-	big := []string{"TOKENS_TO_ROLES=" + strings.Repeat("x", 70<<10)}
-	if environ, err := config.ShedSecrets(big); !errors.Is(err, config.ErrSecretsVisible) || len(environ) != 1 || environ[0] != big[0] {
-		t.Errorf("70 KiB of secrets: %v", err)
-	}
-	// Without secrets there is nothing to do.
-	if environ, err := config.ShedSecrets([]string{"VCENTER_HOST=vc", "VCENTER_PASSWORD="}); err != nil || len(environ) != 2 {
-		t.Errorf("no secrets: %v %v", environ, err)
 	}
 }

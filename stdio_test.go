@@ -77,7 +77,7 @@ func TestBinarySurvivesClosedStderr(t *testing.T) {
 	if m := next(); m["error"] == nil || m["id"] != nil {
 		t.Errorf("garbage: %v", m)
 	}
-	if m := next(); m["id"] != 2.0 || m["result"] == nil {
+	if m := next(); m["id"] != 2.0 || m["result"] == nil || m["result"].(map[string]any)["isError"] == true {
 		t.Fatalf("tool call: %v", m)
 	}
 	stdin.Close()
@@ -85,7 +85,7 @@ func TestBinarySurvivesClosedStderr(t *testing.T) {
 		t.Fatalf("exit: %v, want 0", err)
 	}
 	if c := sim.Counters(); c.Logins["api"] != 1 || c.Logouts["api"] != 1 || sim.ActiveSessions() != 0 {
-		t.Errorf("logins %d, logouts %d, sessions left %d; want 1, 1, 0", c.Logins["api"], c.Logouts["api"], sim.ActiveSessions())
+		t.Errorf("logins %d, logouts %d, sessions left %d; want 1, 1, 0 (counters %+v)", c.Logins["api"], c.Logouts["api"], sim.ActiveSessions(), c)
 	}
 }
 

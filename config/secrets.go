@@ -108,6 +108,11 @@ func receiveSecrets(fdText string) (map[string]string, error) {
 	if err != nil || fd < 3 {
 		return nil, fmt.Errorf("%s=%q: not a file descriptor this server opened", secretsFDVariable, fdText)
 	}
+	// Security: only a pipe is read (and closed): never a descriptor the
+	// runtime opened for itself, should the marker name one.
+	if err := checkPipe(fd); err != nil {
+		return nil, fmt.Errorf("%s=%d: %w", secretsFDVariable, fd, err)
+	}
 	f := os.NewFile(uintptr(fd), "secrets")
 	if f == nil {
 		return nil, fmt.Errorf("%s=%d: not an open file", secretsFDVariable, fd)

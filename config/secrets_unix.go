@@ -43,3 +43,15 @@ func reexec(payload []byte, environ []string) error {
 	syscall.Close(p[0])
 	return fmt.Errorf("re-execute %s: %w", exe, err)
 }
+
+// checkPipe refuses a descriptor that is not an open pipe.
+func checkPipe(fd int) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("not an open file: %w", err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return fmt.Errorf("not a pipe")
+	}
+	return nil
+}
