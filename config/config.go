@@ -216,6 +216,10 @@ func Load(args, environ []string) (Config, error) {
 		// --simulate alone is a trial: every tool, no token.
 		e.AuthEnforce = false
 	}
+	if sim && m["VSPHERE_TOOLSETS"] == "" && fl.toolsets == nil {
+		// ... and every toolset, unless the trial names some.
+		e.Toolsets = []string{policy.ToolsetsAll}
+	}
 	return cfg, orNil(problems)
 }
 
