@@ -677,29 +677,10 @@ func (a *app) listTools(ctx context.Context, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// versionLine is what `version` and `--version` print (see describeBuild).
 func versionLine() string {
-	v, c, d := version, commit, date
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version // go install …@vX.Y.Z, or a VCS pseudo-version
-		}
-		for _, kv := range bi.Settings { // stamped by go build in a git checkout
-			switch {
-			case kv.Key == "vcs.revision" && c == "":
-				c = kv.Value
-			case kv.Key == "vcs.time" && d == "":
-				d = kv.Value
-			}
-		}
-	}
-	if c == "" {
-		c = "unknown"
-	}
-	s := fmt.Sprintf("vsphere-mcp-pro %s (commit %s, %s, %s/%s)", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	if d != "" {
-		s += " built " + d
-	}
-	return s
+	bi, _ := debug.ReadBuildInfo()
+	return describeBuild(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
