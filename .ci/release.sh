@@ -98,8 +98,11 @@ done
 for a in windows_amd64 windows_arm64; do
 	[ -f "dist/vsphere-mcp-pro_${version}_$a.zip" ] || fail "no archive for $a"
 done
-tar -tzf "dist/vsphere-mcp-pro_${version}_linux_amd64.tar.gz" | grep -qx 'docs/clients/claude-desktop.md' ||
-	fail "the archives lack docs/clients/"
+# (listed first: grep -q would stop reading, and pipefail would fail on tar's SIGPIPE)
+listing=$(tar -tzf "dist/vsphere-mcp-pro_${version}_linux_amd64.tar.gz")
+for f in README.md CHANGELOG.md LICENSE docs/vcenter-api.md docs/clients/claude-desktop.md; do
+	printf '%s\n' "$listing" | grep -qx "$f" || fail "the linux_amd64 archive lacks $f"
+done
 echo "archives: darwin, linux (amd64, arm64), windows (amd64, arm64), with README, CHANGELOG and docs/"
 
 step "the binary carries the injected version"
