@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -114,8 +115,12 @@ func subjectHash(rawName []byte) (string, error) {
 // removed and inner runs of white space made one space.
 func canonicalName(rawName []byte) ([]byte, error) {
 	var rdns []asn1.RawValue
-	if rest, err := asn1.Unmarshal(rawName, &rdns); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("name is not a DER SEQUENCE: %v", err)
+	rest, err := asn1.Unmarshal(rawName, &rdns)
+	if err != nil {
+		return nil, fmt.Errorf("name is not a DER SEQUENCE: %w", err)
+	}
+	if len(rest) > 0 {
+		return nil, errors.New("name: trailing data after the SEQUENCE")
 	}
 	var out []byte
 	for _, rdn := range rdns {
@@ -142,11 +147,19 @@ func canonicalName(rawName []byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			entries = append(entries, derTLV(0x30, slices.Concat(oid, value)))
+			entry, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: slices.Concat(oid, value)})
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, entry)
 		}
 		// DER orders the members of a SET by their encodings.
 		slices.SortFunc(entries, bytes.Compare)
-		out = append(out, derTLV(0x31, slices.Concat(entries...))...)
+		set, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagSet, IsCompound: true, Bytes: slices.Concat(entries...)})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, set...)
 	}
 	return out, nil
 }
@@ -184,7 +197,11 @@ func nameText(v asn1.RawValue) (string, bool) {
 		}
 		r := make([]rune, len(v.Bytes)/4)
 		for i := range r {
-			r[i] = rune(binary.BigEndian.Uint32(v.Bytes[4*i:]))
+			u := binary.BigEndian.Uint32(v.Bytes[4*i:])
+			if u > unicode.MaxRune {
+				return "", false
+			}
+			r[i] = rune(u)
 		}
 		return string(r), true
 	}
@@ -211,19 +228,4 @@ func canonicalText(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// derTLV encodes one DER element with tag (universal, one byte) and content.
-func derTLV(tag byte, content []byte) []byte {
-	n := len(content)
-	switch {
-	case n < 0x80:
-		return slices.Concat([]byte{tag, byte(n)}, content)
-	case n < 0x100:
-		return slices.Concat([]byte{tag, 0x81, byte(n)}, content)
-	case n < 0x10000:
-		return slices.Concat([]byte{tag, 0x82, byte(n >> 8), byte(n)}, content)
-	default:
-		return slices.Concat([]byte{tag, 0x83, byte(n >> 16), byte(n >> 8), byte(n)}, content)
-	}
 }
