@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -67,7 +69,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprint(stdout, config.Usage)
 		return exitOK
 	case "version":
-		fmt.Fprintln(stdout, config.VersionLine(version, commit, date))
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	case "audit":
 		return runAudit(cfg, stdout, stderr)
@@ -256,7 +258,7 @@ func runDoctor(ctx context.Context, cfg config.Config, problems error, stdout, s
 			return a.pol.Describe(a.ident), nil
 		}
 	}
-	fmt.Fprintf(stdout, "%s\n", config.VersionLine(version, commit, date))
+	fmt.Fprintf(stdout, "%s\n", versionLine())
 	if doctor.Print(stdout, doctor.Run(ctx, s)) {
 		fmt.Fprintln(stdout, "\nall checks passed")
 		return exitOK
@@ -312,6 +314,12 @@ func exitCode(stderr io.Writer, err error, failed bool) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// versionLine is what `version` and `--version` print (see config.DescribeBuild).
+func versionLine() string {
+	bi, _ := debug.ReadBuildInfo()
+	return config.DescribeBuild(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
 // asProblems splits an error into its problems, one per line.

@@ -55,6 +55,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away mid-body
 	case rt == nil:
 		s.serveUnmatched(c)
+	case rt.pattern == caDownloadPath:
+		s.serveCADownload(c)
 	case rt.surface == surfaceVIM:
 		s.serveVIM(c, rt)
 	default:
