@@ -1,5 +1,5 @@
 // Package config reads the configuration of vsphere-mcp-pro: the command line
-// and the environment (the variable names of the Python seed, so that
+// and the environment (the variable names of the Python server this one replaces, so that
 // configurations migrate). It owns the one list of variables, their
 // defaults (in the env tags of [Env] and nowhere else), the flags that
 // override them, and the checks of every value: [Load] reports every problem
@@ -68,8 +68,8 @@ type Env struct {
 	LogFile       string   `env:"LOG_FILE"`
 	ApprovalTTLS  float64  `env:"APPROVAL_TTL_S" envDefault:"600"`
 
-	// serve --http (docs/http.md). SERVER_PORT and MCP_PATH keep the seed's
-	// defaults; SERVER_HOST does not: the seed listened on 0.0.0.0.
+	// serve --http (docs/http.md). SERVER_PORT and MCP_PATH keep the Python server's
+	// defaults; SERVER_HOST does not: it listened on 0.0.0.0.
 	ServerHost      string   `env:"SERVER_HOST" envDefault:"127.0.0.1"`
 	ServerPort      int      `env:"SERVER_PORT" envDefault:"8000"`
 	MCPPath         string   `env:"MCP_PATH" envDefault:"/mcp"`
