@@ -190,11 +190,19 @@ type restError struct {
 	Value vapiError `json:"value"`
 }
 
-// vimFault is a VI/JSON method fault body (HTTP 500).
+// vimFault is a VI/JSON fault: the body of an HTTP 500 (vcenter-api.md
+// §3.3), or TaskInfo.error, which a live 8.0.3 sends in that same bare form
+// while the documented form wraps it in a LocalizedMethodFault
+// (vcenter-api-changes.md §0.2). applyFault reads both.
 type vimFault struct {
 	TypeName    string `json:"_typeName"`
 	FaultString string `json:"faultstring"`
-	// LocalizedMethodFault, as found in TaskInfo.error.
+	// FaultMessage is MethodFault.faultMessage, read when no faultstring
+	// or localizedMessage says what happened.
+	FaultMessage []struct {
+		Message string `json:"message"`
+	} `json:"faultMessage"`
+	// LocalizedMethodFault, the documented form of TaskInfo.error.
 	Fault            *vimFault `json:"fault"`
 	LocalizedMessage string    `json:"localizedMessage"`
 }
@@ -244,18 +252,29 @@ func decodeVimFault(status int, method, path string, body []byte, clean cleaner)
 	return e
 }
 
-// applyFault copies a fault, or a LocalizedMethodFault wrapping one, into e.
+// applyFault copies a fault into e: a bare fault, or a LocalizedMethodFault
+// wrapping one. The message is the first of localizedMessage, faultstring
+// and faultMessage[].message that is set; the type is the fault's own, and
+// e keeps the type it had when vCenter names none.
 func applyFault(e *APIError, f *vimFault, clean cleaner) {
-	msg := f.FaultString
-	if f.Fault != nil { // LocalizedMethodFault
-		if f.LocalizedMessage != "" {
-			msg = f.LocalizedMessage
-		} else {
-			msg = f.Fault.FaultString
-		}
-		f = f.Fault
+	inner := f
+	if f.Fault != nil {
+		inner = f.Fault
 	}
-	e.Type = clean(f.TypeName, 64)
+	msg := f.LocalizedMessage
+	for _, g := range []*vimFault{inner, f} {
+		if msg == "" {
+			msg = g.FaultString
+		}
+		for _, m := range g.FaultMessage {
+			if msg == "" {
+				msg = m.Message
+			}
+		}
+	}
+	if t := inner.TypeName; t != "" && t != "LocalizedMethodFault" {
+		e.Type = clean(t, 64)
+	}
 	if msg != "" {
 		e.Messages = []string{clean(msg, maxMessageLen)}
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -16,14 +14,10 @@ import (
 // vCenter 8.0 U1; from 8.0 U3 the Automation API session is valid there too,
 // before that it needs its own login.
 
-// probeRelease is the release used to read ServiceInstance content, which
-// tells the server's own release: the oldest with VI/JSON, so every server
-// that has the API answers it.
-const probeRelease = "8.0.1.0"
-
 // vimState is what VI/JSON discovery found, fixed for the client's lifetime.
 type vimState struct {
-	release        string   // path segment: the server's about.apiVersion
+	apiVersion     string   // the server's about.apiVersion
+	release        string   // the {release} path segment (pathRelease)
 	fullName       string   // about.fullName, for doctor
 	sessionManager string   // SessionManager moId
 	shared         bool     // 8.0 U3+: the vAPI token is valid here
@@ -44,7 +38,7 @@ func (c *Client) VIJSON(ctx context.Context) (VIJSONInfo, error) {
 	if err != nil {
 		return VIJSONInfo{}, err
 	}
-	return VIJSONInfo{APIVersion: st.release, FullName: st.fullName, SharedSession: st.shared}, nil
+	return VIJSONInfo{APIVersion: st.apiVersion, FullName: st.fullName, SharedSession: st.shared}, nil
 }
 
 // CheckVIJSON discovers the VI/JSON API and, before 8.0 U3, logs in to it,
@@ -61,21 +55,6 @@ func (c *Client) CheckVIJSON(ctx context.Context) (VIJSONInfo, error) {
 		}
 	}
 	return info, nil
-}
-
-// validRelease reports whether s is a dotted release such as "8.0.3.0":
-// two to four numbers of one to three digits.
-func validRelease(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 || len(parts) > 4 {
-		return false
-	}
-	for _, p := range parts {
-		if len(p) < 1 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // validMoID reports whether s is a plausible managed-object id for a
@@ -143,7 +122,7 @@ const noVIJSONRecheck = 10 * time.Minute
 
 // discover reads ServiceInstance content, which needs no session.
 func (c *Client) discover(ctx context.Context) (*vimState, error) {
-	r := request{method: http.MethodGet, path: "/sdk/vim25/" + probeRelease + "/ServiceInstance/ServiceInstance/content", safe: true}
+	r := request{method: http.MethodGet, path: "/sdk/vim25/" + releaseVIJSON + "/ServiceInstance/ServiceInstance/content", safe: true}
 	resp, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("discover VI/JSON: %w", err)
@@ -168,7 +147,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	if !validRelease(rel) {
 		return nil, fmt.Errorf("discover VI/JSON: vCenter reports an unreadable apiVersion %s", quoteShort(rel))
 	}
-	if compareRelease(rel, probeRelease) < 0 {
+	if !hasVIJSON(rel) {
 		return nil, ErrNoVIJSON
 	}
 	sm := content.SessionManager.Value
@@ -179,10 +158,11 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, fmt.Errorf("discover VI/JSON: unreadable SessionManager id %s", quoteShort(sm))
 	}
 	st := &vimState{
-		release:        rel,
+		apiVersion:     rel,
+		release:        pathRelease(rel),
 		fullName:       sanitize(content.About.FullName, 200),
 		sessionManager: sm,
-		shared:         compareRelease(rel, "8.0.3.0") >= 0,
+		shared:         sharesSession(rel),
 	}
 	if !st.shared {
 		st.own = &session{
@@ -192,27 +172,6 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	}
 	c.log.Debug().Str("release", rel).Bool("shared_session", st.shared).Msg("VI/JSON discovered")
 	return st, nil
-}
-
-// compareRelease compares dotted releases numerically ("8.0.10.0" > "8.0.3.0").
-func compareRelease(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(as), len(bs)) {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func (c *Client) vimPath(st *vimState, moType, moID, member string) string {

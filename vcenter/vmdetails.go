@@ -116,12 +116,14 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 		return VMDetails{}, err
 	}
 	var (
-		wg        sync.WaitGroup
-		info      vmInfo
-		infoErr   error
-		guest     guestIdentity
-		guestErr  error
-		runtime   struct{ Host *moRef }
+		wg       sync.WaitGroup
+		info     vmInfo
+		infoErr  error
+		guest    guestIdentity
+		guestErr error
+		runtime  struct {
+			Host *moRef `json:"host"`
+		}
 		hostErr   error
 		parent    moRef
 		parentErr error

@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,6 +27,26 @@ type VMSummary struct {
 	PowerState PowerState `json:"power_state"`
 	CPUCount   int        `json:"cpu_count"`
 	MemoryMiB  int64      `json:"memory_size_MiB"`
+}
+
+// UnmarshalJSON reads either spelling of memory_size_MiB (renamedKeys).
+func (v *VMSummary) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID         string     `json:"vm"`
+		Name       string     `json:"name"`
+		PowerState PowerState `json:"power_state"`
+		CPUCount   int        `json:"cpu_count"`
+		MemoryMiB  *int64     `json:"memory_size_MiB"`
+		MemoryMib  *int64     `json:"memory_size_mib"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = VMSummary{ID: w.ID, Name: w.Name, PowerState: w.PowerState, CPUCount: w.CPUCount}
+	if m := either(w.MemoryMiB, w.MemoryMib); m != nil {
+		v.MemoryMiB = *m
+	}
+	return nil
 }
 
 // VMFilter narrows [Client.ListVMs]. Fields combine with AND, values within

@@ -23,10 +23,6 @@ const DefaultUser = "administrator@vsphere.local"
 // It is a fixed, public value: the simulator guards nothing.
 const DefaultPassword = "vcentersim-VMware1!"
 
-// DefaultRelease is the vim25 API version ([Options.Release]) of a simulator
-// that is not told otherwise: vCenter 8.0 Update 3.
-const DefaultRelease = "8.0.3.0"
-
 // maxRequestBody bounds what the simulator reads of any request body. vCenter's
 // own limit is not documented; every request this project sends is far smaller.
 const maxRequestBody = 1 << 20
