@@ -1,7 +1,6 @@
 package vcenter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,7 +198,7 @@ func (c *Client) vapiOptional(ctx context.Context, rel string, out any) error {
 
 func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 	resp, err := c.withSession(ctx, c.sess, r, c.vapiError)
-	if err != nil || !hasBody(resp, out) {
+	if err != nil || out == nil {
 		return err
 	}
 	raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
@@ -240,10 +239,4 @@ func (c *Client) withSession(ctx context.Context, sess *session, r request, errO
 			return nil, err
 		}
 	}
-}
-
-// hasBody reports whether a successful answer carries a result to decode
-// into out.
-func hasBody(resp *response, out any) bool {
-	return out != nil && resp.status != http.StatusNoContent && len(bytes.TrimSpace(resp.body)) > 0
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,13 @@ var errBodyTooLarge error = badAnswer("vCenter answer too large")
 
 // errMalformed is returned for an answer that is not the JSON expected.
 var errMalformed error = badAnswer("vCenter answered with malformed JSON")
+
+// errNull and errEmpty are returned for an answer of JSON null, or of
+// nothing, where a value is expected; see decode.
+var (
+	errNull  error = badAnswer("vCenter answered with null where a value was expected")
+	errEmpty error = badAnswer("vCenter answered with an empty body where a value was expected")
+)
 
 // badAnswer is an answer from vCenter that cannot be used; it matches
 // [ErrBadAnswer].
@@ -361,15 +369,34 @@ func marshal(v any) []byte {
 }
 
 // decode reads a JSON answer into out, reporting malformed JSON clearly.
+//
+// An empty answer, or JSON null, is an error matching [ErrBadAnswer]
+// unless out points to a pointer: that declares the value nullable, as
+// VI/JSON properties that are unset are (vcenter-api.md §3.2). Decoding
+// null into a struct would leave it zero, and a VM whose every field is
+// zero reads as a powered-off VM named "" (or worse, as one whose Tools
+// run), not as the failure it is.
 func decode(method, path string, body []byte, out any) error {
 	if out == nil {
 		return nil
+	}
+	switch b := bytes.TrimSpace(body); {
+	case len(b) == 0:
+		return &TransportError{Method: method, Path: path, Err: errEmpty}
+	case string(b) == "null" && !nullable(out):
+		return &TransportError{Method: method, Path: path, Err: errNull}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(out); err != nil {
 		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("%w: %w", errMalformed, err)}
 	}
 	return nil
+}
+
+// nullable reports whether out, a pointer, points to a pointer.
+func nullable(out any) bool {
+	t := reflect.TypeOf(out)
+	return t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Pointer
 }
 
 // leveledLogger adapts zerolog to go-retryablehttp, at debug level: the

@@ -239,7 +239,7 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 		r.body = marshal(body)
 	}
 	resp, err := c.withSession(ctx, sess, r, c.vimError)
-	if err != nil || !hasBody(resp, out) {
+	if err != nil || out == nil {
 		return err
 	}
 	return decode(r.method, r.path, resp.body, out)

@@ -235,9 +235,12 @@ func (c *Client) vmFolder(ctx context.Context, vm string) (string, error) {
 	if err := ValidateID(KindVM, vm); err != nil {
 		return "", err
 	}
-	var parent moRef
+	var parent *moRef // null for a VM in a vApp
 	if err := c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "parent", nil, &parent); err != nil {
 		return "", err
+	}
+	if parent == nil {
+		return "", errors.New("the VM is in no folder (a vApp holds it)")
 	}
 	if ValidateID(KindFolder, parent.Value) != nil {
 		return "", fmt.Errorf("unexpected parent %s", quoteShort(parent.Value))
