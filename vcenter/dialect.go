@@ -117,6 +117,7 @@ func (c *Client) vapiLogin(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("log in to %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		e := c.vapiError(r, resp)
 		if errors.Is(e, ErrUnauthenticated) {
@@ -146,6 +147,7 @@ func (c *Client) vapiLogout(ctx context.Context, tok string) error {
 	if err != nil {
 		return fmt.Errorf("log out of %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		return fmt.Errorf("log out of %s: %w", c.host, c.vapiError(r, resp))
 	}
@@ -198,8 +200,12 @@ func (c *Client) vapiOptional(ctx context.Context, rel string, out any) error {
 
 func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 	resp, err := c.withSession(ctx, c.sess, r, c.vapiError)
-	if err != nil || out == nil {
+	if err != nil {
 		return err
+	}
+	defer resp.release()
+	if out == nil {
+		return nil
 	}
 	raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
 	if err != nil {
@@ -209,7 +215,7 @@ func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 }
 
 // withSession sends r with the session's token and returns a 2xx answer,
-// or the error errOf decodes from any other. When vCenter answers that the
+// which the caller releases, or the error errOf decodes from any other. When vCenter answers that the
 // token is not authenticated (an expired session: UNAUTHENTICATED on /api
 // and /rest, NotAuthenticated on VI/JSON), it logs in again once and
 // replays r once.
@@ -231,6 +237,7 @@ func (c *Client) withSession(ctx context.Context, sess *session, r request, errO
 			return resp, nil
 		}
 		e := errOf(r, resp)
+		resp.release()
 		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
 			return nil, e
 		}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -51,10 +50,22 @@ type request struct {
 }
 
 // response is vCenter's answer with its body read (and size-limited).
+// Whoever gets one from roundTrip calls release once done with body: a
+// large body holds the client's large-body slot until then (body.go).
 type response struct {
 	status int
 	header http.Header
 	body   []byte
+	free   func()
+}
+
+// release frees what the body holds; it is safe to call more than once,
+// and on a nil response.
+func (r *response) release() {
+	if r != nil && r.free != nil {
+		r.free()
+		r.free = nil
+	}
 }
 
 type safeKey struct{}
@@ -99,17 +110,18 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	}
 	var got *response
 	req.SetResponseHandler(func(hr *http.Response) error {
-		b, err := readLimited(hr.Body, c.cfg.MaxBodyBytes)
+		b, free, err := c.bodies.read(ctx, hr.Body, hr.ContentLength)
 		if err != nil {
 			return err
 		}
-		got = &response{status: hr.StatusCode, header: hr.Header, body: b}
+		got = &response{status: hr.StatusCode, header: hr.Header, body: b, free: free}
 		return nil
 	})
 
 	start := time.Now()
 	hr, err := c.http.Do(req)
 	if err != nil {
+		got.release() // read, then given up on (the deadline passed meanwhile)
 		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host, prog.handshakeErr())}
 		te.MaybeApplied = !r.safe && prog.connected.Load()
 		c.log.Debug().Str("method", r.method).Str("path", r.path).Dur("took", time.Since(start)).Err(te.Err).Msg("vcenter request failed")
@@ -117,11 +129,11 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	}
 	defer hr.Body.Close()
 	if got == nil { // the last attempt was a retryable status: its body is unread
-		b, err := readLimited(hr.Body, c.cfg.MaxBodyBytes)
+		b, free, err := c.bodies.read(ctx, hr.Body, hr.ContentLength)
 		if err != nil {
 			return nil, &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: err, MaybeApplied: !r.safe}
 		}
-		got = &response{status: hr.StatusCode, header: hr.Header, body: b}
+		got = &response{status: hr.StatusCode, header: hr.Header, body: b, free: free}
 	}
 	c.log.Debug().Str("method", r.method).Str("path", r.path).Int("status", got.status).Dur("took", time.Since(start)).Msg("vcenter request")
 	return got, nil
@@ -146,17 +158,6 @@ type badAnswer string
 
 func (e badAnswer) Error() string        { return string(e) }
 func (e badAnswer) Is(target error) bool { return target == ErrBadAnswer }
-
-func readLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading vCenter answer: %w", err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w (more than %d MiB)", errBodyTooLarge, max>>20)
-	}
-	return b, nil
-}
 
 // checkRetry is the retry policy: safe requests only, on connection errors,
 // 429, 502, 503 and 504. 500 is not retried: vCenter uses it for answers

@@ -64,7 +64,8 @@ type Config struct {
 	Backoff, MaxBackoff time.Duration
 	// TaskPollInterval is the wait between two Task info reads (default 500ms).
 	TaskPollInterval time.Duration
-	// MaxBodyBytes caps a response body (default 32 MiB).
+	// MaxBodyBytes caps a response body (default 8 MiB, see body.go); a
+	// larger answer fails with ErrBadAnswer.
 	MaxBodyBytes int64
 	// Parallelism bounds concurrent requests of one split list (default 6).
 	Parallelism int
@@ -95,7 +96,7 @@ func (c *Config) setDefaults() {
 		c.TaskPollInterval = 0
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 32 << 20
+		c.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	if c.Parallelism <= 0 {
 		c.Parallelism = 6
@@ -114,6 +115,7 @@ type Client struct {
 
 	sess    *session          // the /api or /rest session
 	names   *nameCache        // id → name for hosts, clusters, folders, networks
+	bodies  *bodyReader       // reads answers within MaxBodyBytes and the large-body slot
 	secrets *strings.Replacer // replaces the credentials in text from vCenter; see clean
 
 	vimMu      sync.Mutex // guards vimSt and closed
@@ -146,6 +148,7 @@ func New(cfg Config) (*Client, error) {
 	c.secrets = newScrubber(secretForms(cfg.User, cfg.Password))
 	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
 	c.names = newNameCache()
+	c.bodies = newBodyReader(cfg.MaxBodyBytes)
 	return c, nil
 }
 

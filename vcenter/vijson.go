@@ -127,6 +127,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover VI/JSON: %w", err)
 	}
+	defer resp.release()
 	if resp.status == http.StatusNotFound {
 		return nil, ErrNoVIJSON
 	}
@@ -190,6 +191,7 @@ func (c *Client) vimLogin(ctx context.Context, st *vimState) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("log in to VI/JSON on %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		e := c.vimError(r, resp)
 		if errors.Is(e, ErrInvalidLogin) {
@@ -211,6 +213,7 @@ func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error 
 	if err != nil {
 		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, c.vimError(r, resp))
 	}
@@ -239,8 +242,12 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 		r.body = marshal(body)
 	}
 	resp, err := c.withSession(ctx, sess, r, c.vimError)
-	if err != nil || out == nil {
+	if err != nil {
 		return err
+	}
+	defer resp.release()
+	if out == nil {
+		return nil
 	}
 	return decode(r.method, r.path, resp.body, out)
 }
