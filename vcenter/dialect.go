@@ -157,7 +157,9 @@ func (c *Client) vapiLogout(ctx context.Context, tok string) error {
 
 // vapiError decodes an Automation API error answer in this dialect's shape.
 func (c *Client) vapiError(r request, resp *response) *APIError {
-	return decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped, c.clean(r.token))
+	e := decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped, c.clean(r.token))
+	e.RetryAfter, e.retryNote = resp.retryAfter, resp.retryNote
+	return e
 }
 
 // clean returns the [cleaner] for text from vCenter: it replaces the

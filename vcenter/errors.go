@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -81,6 +82,11 @@ type APIError struct {
 	// MessageIDs are vCenter's message ids, e.g.
 	// "com.vmware.api.vcenter.vm.too_many_matches".
 	MessageIDs []string
+	// RetryAfter is how long vCenter asked to wait (Retry-After), 0 if it
+	// did not ask. Error says whether the request was retried.
+	RetryAfter time.Duration
+
+	retryNote string
 }
 
 func (e *APIError) Error() string {
@@ -94,6 +100,9 @@ func (e *APIError) Error() string {
 	if len(e.Messages) > 0 {
 		b.WriteString(": ")
 		b.WriteString(strings.Join(e.Messages, "; "))
+	}
+	if e.retryNote != "" {
+		fmt.Fprintf(&b, " (%s)", e.retryNote)
 	}
 	return b.String()
 }

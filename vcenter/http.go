@@ -57,6 +57,10 @@ type response struct {
 	header http.Header
 	body   []byte
 	free   func()
+	// retryAfter and retryNote are what vCenter's Retry-After asked and what
+	// came of it (Client.retryNote), for the error built from the answer.
+	retryAfter time.Duration
+	retryNote  string
 }
 
 // release frees what the body holds; it is safe to call more than once,
@@ -135,6 +139,13 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 		}
 		got = &response{status: hr.StatusCode, header: hr.Header, body: b, free: free}
 	}
+	if got.status >= 400 {
+		remaining := time.Duration(0)
+		if dl, ok := ctx.Deadline(); ok {
+			remaining = time.Until(dl)
+		}
+		got.retryAfter, got.retryNote = c.retryNote(r, got.header, int(prog.attempts.Load()), remaining)
+	}
 	c.log.Debug().Str("method", r.method).Str("path", r.path).Int("status", got.status).Dur("took", time.Since(start)).Msg("vcenter request")
 	return got, nil
 }
@@ -162,32 +173,70 @@ func (e badAnswer) Is(target error) bool { return target == ErrBadAnswer }
 // checkRetry is the retry policy: safe requests only, on connection errors,
 // 429, 502, 503 and 504. 500 is not retried: vCenter uses it for answers
 // such as UNABLE_TO_ALLOCATE_RESOURCE that a retry cannot change.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+//
+// A retry is also dropped when the wait before it would not end before the
+// request's deadline, or when vCenter asks (Retry-After) for a longer wait
+// than MaxBackoff: the last answer is then returned as it is, with what
+// vCenter asked (see retryNote), instead of the request sleeping into its
+// timeout and reporting "no answer".
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
 	if safe, _ := ctx.Value(safeKey{}).(bool); !safe {
 		return false, nil // Security: never re-send a request that may have changed state.
 	}
+	p, _ := ctx.Value(progressKey{}).(*progress)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
 			return false, nil
 		}
-		if p, _ := ctx.Value(progressKey{}).(*progress); p != nil && tlsRefusal(p.handshakeErr()) {
+		if p != nil && tlsRefusal(p.handshakeErr()) {
 			return false, nil // an untrusted certificate, a wrong name or old TLS fail again
 		}
-		return retryablehttp.DefaultRetryPolicy(ctx, nil, err) // skips certificate errors
+		if retry, perr := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !retry || perr != nil { // skips certificate errors
+			return retry, perr
+		}
+		return c.waitFits(ctx, p, nil), nil
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true, nil
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > c.cfg.MaxBackoff {
+			return false, nil
+		}
+		return c.waitFits(ctx, p, resp), nil
 	}
 	return false, nil
+}
+
+// waitFits reports whether the longest wait backoff may choose before the
+// next attempt ends before ctx's deadline.
+func (c *Client) waitFits(ctx context.Context, p *progress, resp *http.Response) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok || p == nil {
+		return true
+	}
+	attempt := max(int(p.attempts.Load())-1, 0)
+	return time.Until(deadline) > maxWait(c.cfg.Backoff, c.cfg.MaxBackoff, attempt, resp)
 }
 
 // backoff waits what Retry-After asks (capped at hi), or else lo·2^n with
 // jitter, capped at hi.
 func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(d, hi)
+		}
+	}
+	d := maxWait(lo, hi, attempt, nil)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1) //nolint:gosec // jitter, not security
+}
+
+// maxWait is the longest wait backoff chooses after attempt (0-based).
+func maxWait(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return min(d, hi)
@@ -200,7 +249,7 @@ func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Durati
 	if d <= 0 || d > hi {
 		d = hi
 	}
-	return d/2 + rand.N(d/2+1) //nolint:gosec // jitter, not security
+	return d
 }
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
@@ -209,16 +258,44 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	if h == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(h); err == nil {
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
 		if s < 0 {
 			return 0, false
 		}
-		return time.Duration(s) * time.Second, true
+		return time.Duration(min(s, maxRetryAfter)) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// maxRetryAfter caps a Retry-After in seconds (ten years), so that any
+// number a server sends converts to a Duration.
+const maxRetryAfter = 10 * 365 * 24 * 3600
+
+// retryNote says, for an error answer that carries Retry-After, what vCenter
+// asked and why the client did not (or no longer) wait for it; "" without
+// the header. attempts is how many times the request was sent, and
+// remaining what was left of its time when the answer came.
+func (c *Client) retryNote(r request, header http.Header, attempts int, remaining time.Duration) (time.Duration, string) {
+	h := header.Get("Retry-After")
+	d, ok := retryAfter(h, time.Now())
+	if !ok {
+		return 0, ""
+	}
+	asked := fmt.Sprintf("vCenter asked to wait %s before trying again (Retry-After: %s)", d, sanitize(h, 64))
+	switch {
+	case !r.safe:
+		return d, asked + "; not retried: a request that may change state is never re-sent automatically"
+	case r.once || c.cfg.Retries == 0:
+		return d, asked + "; not retried"
+	case d >= remaining:
+		return d, fmt.Sprintf("%s; not retried: that is past this request's %s timeout (VCENTER_TIMEOUT_S)", asked, c.cfg.Timeout)
+	case d > c.cfg.MaxBackoff:
+		return d, fmt.Sprintf("%s; not retried: that is longer than this server waits between tries (%s)", asked, c.cfg.MaxBackoff)
+	}
+	return d, fmt.Sprintf("%s; gave up after %d tries", asked, attempts)
 }
 
 // keepLastResponse hands back the last response when retries ran out, so
@@ -240,8 +317,10 @@ type progress struct {
 	// connected is set when the transport obtained a connection, TLS
 	// handshake included: from then on, bytes may reach vCenter.
 	connected atomic.Bool
-	mu        sync.Mutex // guards tlsErr
-	tlsErr    error      // the last failed TLS handshake
+	// attempts counts the times the request was sent (retries included).
+	attempts atomic.Int32
+	mu       sync.Mutex // guards tlsErr
+	tlsErr   error      // the last failed TLS handshake
 }
 
 func (p *progress) trace() *httptrace.ClientTrace {

@@ -194,9 +194,14 @@ func (c *Client) newHTTPClient() *retryablehttp.Client {
 		RetryWaitMin: c.cfg.Backoff,
 		RetryWaitMax: c.cfg.MaxBackoff,
 		RetryMax:     c.cfg.Retries,
-		CheckRetry:   checkRetry,
+		CheckRetry:   c.checkRetry,
 		Backoff:      backoff,
 		ErrorHandler: keepLastResponse,
+		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, attempt int) {
+			if p, _ := r.Context().Value(progressKey{}).(*progress); p != nil {
+				p.attempts.Store(int32(attempt + 1)) //nolint:gosec // attempt ≤ Retries
+			}
+		},
 	}
 	return rc
 }

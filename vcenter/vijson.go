@@ -222,7 +222,9 @@ func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error 
 }
 
 func (c *Client) vimError(r request, resp *response) *APIError {
-	return decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean(r.token))
+	e := decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean(r.token))
+	e.RetryAfter, e.retryNote = resp.retryAfter, resp.retryNote
+	return e
 }
 
 // vim calls a VI/JSON method (POST) or reads a property (GET) of the object
