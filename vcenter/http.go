@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/rs/zerolog"
 )
 
 // sessionHeader carries the session token on all three surfaces.
@@ -128,7 +127,8 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 		got.release() // read, then given up on (the deadline passed meanwhile)
 		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host, prog.handshakeErr())}
 		te.MaybeApplied = !r.safe && prog.connected.Load()
-		c.log.Debug().Str("method", r.method).Str("path", r.path).Dur("took", time.Since(start)).Err(te.Err).Msg("vcenter request failed")
+		c.log.Debug().Str("method", r.method).Str("path", logPath(r.path, r.query)).Dur("took", time.Since(start)).
+			Str("error", c.scrubLog(te.Err.Error())).Msg("vcenter request failed")
 		return nil, te
 	}
 	defer hr.Body.Close()
@@ -146,7 +146,8 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 		}
 		got.retryAfter, got.retryNote = c.retryNote(r, got.header, int(prog.attempts.Load()), remaining)
 	}
-	c.log.Debug().Str("method", r.method).Str("path", r.path).Int("status", got.status).Dur("took", time.Since(start)).Msg("vcenter request")
+	c.log.Debug().Str("method", r.method).Str("path", logPath(r.path, r.query)).Int("status", got.status).
+		Dur("took", time.Since(start)).Msg("vcenter request")
 	return got, nil
 }
 
@@ -401,6 +402,12 @@ func describeTransport(ctx context.Context, err error, timeout time.Duration, ho
 	case errors.Is(err, context.Canceled):
 		return &hintError{context.Canceled, "cancelled"}
 	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// Its text repeats method and URL, query values included, which the
+		// TransportError around it already names (without the values).
+		return &hintError{err, ue.Err.Error()}
+	}
 	return err
 }
 
@@ -478,12 +485,3 @@ func nullable(out any) bool {
 	t := reflect.TypeOf(out)
 	return t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Pointer
 }
-
-// leveledLogger adapts zerolog to go-retryablehttp, at debug level: the
-// client logs its own outcomes.
-type leveledLogger struct{ l zerolog.Logger }
-
-func (l leveledLogger) Error(msg string, kv ...any) { l.l.Debug().Fields(kv).Msg(msg) }
-func (l leveledLogger) Info(msg string, kv ...any)  { l.l.Debug().Fields(kv).Msg(msg) }
-func (l leveledLogger) Debug(msg string, kv ...any) { l.l.Debug().Fields(kv).Msg(msg) }
-func (l leveledLogger) Warn(msg string, kv ...any)  { l.l.Debug().Fields(kv).Msg(msg) }

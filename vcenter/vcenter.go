@@ -190,7 +190,7 @@ func (c *Client) newHTTPClient() *retryablehttp.Client {
 	tr.Proxy = nil // vCenter is reached directly; a proxy would see session tokens
 	rc := &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: tr, CheckRedirect: noRedirects},
-		Logger:       leveledLogger{c.log},
+		Logger:       leveledLogger{c},
 		RetryWaitMin: c.cfg.Backoff,
 		RetryWaitMax: c.cfg.MaxBackoff,
 		RetryMax:     c.cfg.Retries,
