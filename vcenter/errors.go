@@ -40,6 +40,10 @@ var (
 	ErrNoVIJSON = errors.New("snapshots need vCenter 8.0 U1 or later: this vCenter has no VI/JSON API (/sdk/vim25)")
 	// ErrHostNotAllowed reports a hostname outside ALLOWED_VCENTER_HOSTS.
 	ErrHostNotAllowed = errors.New("vCenter host not allowed")
+	// ErrUntrustedCertificate is matched by a [*TLSError] for a certificate
+	// this client does not accept: not trusted, for another name, or not
+	// valid now.
+	ErrUntrustedCertificate = errors.New("vCenter's TLS certificate not accepted")
 	// ErrBadAnswer is matched by a [*TransportError] for an answer that
 	// came but cannot be used: larger than [Config.MaxBodyBytes], or not
 	// the JSON expected. vCenter was reached.
@@ -141,6 +145,30 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TLSError is a request refused at the TLS handshake: vCenter's host was
+// reached, and nothing of the request was sent. It is deliberately not a
+// [*TransportError], which means vCenter could not be reached or gave no
+// usable answer. Its text names the certificate (subject, issuer) and the
+// fix, as doctor's TLS check does.
+type TLSError struct {
+	Method, Path string
+	Host         string // "host:port"
+	// Subject and Issuer name the certificate vCenter presented, when the
+	// refusal is about it.
+	Subject, Issuer string
+	Err             error // the crypto/tls or crypto/x509 error
+
+	certificate bool // a refused certificate, as opposed to TLS itself
+	text        string
+}
+
+func (e *TLSError) Error() string { return fmt.Sprintf("vCenter %s %s: %s", e.Method, e.Path, e.text) }
+
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// Is matches [ErrUntrustedCertificate] for a refused certificate.
+func (e *TLSError) Is(target error) bool { return target == ErrUntrustedCertificate && e.certificate }
 
 // AmbiguousError reports a name that matches more than one object. The
 // caller must choose; this package never acts on the first match.

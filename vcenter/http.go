@@ -125,6 +125,12 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 	hr, err := c.http.Do(req)
 	if err != nil {
 		got.release() // read, then given up on (the deadline passed meanwhile)
+		if tlsErr := tlsFailure(r, c.host, err, prog.handshakeErr()); tlsErr != nil {
+			// Nothing was sent: the handshake comes before the request.
+			c.log.Debug().Str("method", r.method).Str("path", logPath(r.path, r.query)).Dur("took", time.Since(start)).
+				Str("error", c.scrubLog(tlsErr.text)).Msg("vcenter request refused at TLS")
+			return nil, tlsErr
+		}
 		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host, prog.handshakeErr())}
 		te.MaybeApplied = !r.safe && prog.connected.Load()
 		c.log.Debug().Str("method", r.method).Str("path", logPath(r.path, r.query)).Dur("took", time.Since(start)).
@@ -370,29 +376,58 @@ func isTLSError(err error) bool {
 		errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &alert)
 }
 
-// describeTransport turns a low-level failure into a sentence that names the
-// cause and the fix, keeping the original for errors.Is/As. handshake is the
-// error of a failed TLS handshake, if one failed.
-func describeTransport(ctx context.Context, err error, timeout time.Duration, host string, handshake error) error {
+// tlsFailure returns the *TLSError for a request whose TLS handshake was
+// refused, by this client (vCenter's certificate) or by either side (no
+// common version, an alert), or nil for any other failure. handshake is
+// the error of the failed handshake, if one failed.
+func tlsFailure(r request, host string, err, handshake error) *TLSError {
 	var (
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
-		dns      *net.DNSError
+		invalid  x509.CertificateInvalidError
 	)
+	e := &TLSError{Method: r.method, Path: pathOf(r.path, r.query), Host: host, Err: err}
 	switch {
 	case errors.As(err, &unknown):
-		return &hintError{err, fmt.Sprintf("vCenter's TLS certificate is not trusted (issued by %q): set VCENTER_CA_BUNDLE to a PEM file holding that CA", issuerOf(unknown.Cert))}
+		e.certificate = true
+		e.Subject, e.Issuer = certSubject(unknown.Cert), issuerOf(unknown.Cert)
+		e.text = fmt.Sprintf("vCenter at %s was reached, but its TLS certificate is not trusted (subject %q, issuer %q): "+
+			"set VCENTER_CA_BUNDLE to a PEM file with the certificate of %q, the CA vCenter serves at https://%s/certs/download.zip",
+			host, e.Subject, e.Issuer, issuerName(unknown.Cert), siteOf(host))
 	case errors.As(err, &hostname):
-		return &hintError{err, fmt.Sprintf("vCenter's TLS certificate does not name %s (it names %s): set VCENTER_HOST to one of those names", hostname.Host, certNames(hostname.Certificate))}
+		e.certificate = true
+		e.Subject, e.Issuer = certSubject(hostname.Certificate), issuerOf(hostname.Certificate)
+		e.text = fmt.Sprintf("vCenter at %s was reached, but its TLS certificate does not name %s (it names %s): set VCENTER_HOST to one of those names",
+			host, hostname.Host, certNames(hostname.Certificate))
+	case errors.As(err, &invalid):
+		e.certificate = true
+		e.Subject, e.Issuer = certSubject(invalid.Cert), issuerOf(invalid.Cert)
+		e.text = fmt.Sprintf("vCenter at %s was reached, but its TLS certificate is not valid (subject %q, issuer %q: %s): "+
+			"renew vCenter's certificate, or check this machine's clock", host, e.Subject, e.Issuer, sanitize(invalid.Error(), maxMessageLen))
 	case handshake != nil && strings.Contains(handshake.Error(), "protocol version"):
 		// crypto/tls reports a version mismatch only in text: a remote
 		// protocol_version alert, or "server selected unsupported protocol version".
-		return &hintError{err, fmt.Sprintf("vCenter at %s offers no TLS 1.2 or 1.3 (%v); this server refuses older TLS: enable TLS 1.2 on vCenter", host, handshake)}
-	case isTLSError(err) || handshake != nil:
+		e.text = fmt.Sprintf("vCenter at %s was reached, but offers no TLS 1.2 or 1.3 (%v); this server refuses older TLS: enable TLS 1.2 on vCenter", host, handshake)
+	case tlsRefusal(handshake) || handshake == nil && isTLSError(err):
+		why := err
 		if handshake != nil {
-			err = &hintError{err, handshake.Error()} // the handshake's own words
+			why = handshake // the handshake's own words
 		}
-		return &hintError{err, fmt.Sprintf("TLS with vCenter failed (%v): check VCENTER_HOST and VCENTER_CA_BUNDLE", err)}
+		e.text = fmt.Sprintf("vCenter at %s was reached, but the TLS handshake failed (%s): check that VCENTER_HOST names vCenter's HTTPS port, and VCENTER_CA_BUNDLE",
+			host, sanitize(why.Error(), maxMessageLen))
+	default:
+		return nil
+	}
+	return e
+}
+
+// describeTransport turns a low-level failure into a sentence that names the
+// cause and the fix, keeping the original for errors.Is/As. handshake is the
+// error of a failed TLS handshake, if one failed (and was not refused: see
+// tlsFailure).
+func describeTransport(ctx context.Context, err error, timeout time.Duration, host string, handshake error) error {
+	var dns *net.DNSError
+	switch {
 	case errors.As(err, &dns):
 		return &hintError{err, fmt.Sprintf("cannot resolve vCenter host %s: check VCENTER_HOST and DNS", dns.Name)}
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -401,6 +436,8 @@ func describeTransport(ctx context.Context, err error, timeout time.Duration, ho
 		return &hintError{context.DeadlineExceeded, fmt.Sprintf("no answer from vCenter within %s (VCENTER_TIMEOUT_S)", timeout)}
 	case errors.Is(err, context.Canceled):
 		return &hintError{context.Canceled, "cancelled"}
+	case handshake != nil: // cut short, not refused
+		return &hintError{err, fmt.Sprintf("TLS with vCenter at %s was interrupted (%v): check the network to vCenter", host, handshake)}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -425,7 +462,33 @@ func issuerOf(cert *x509.Certificate) string {
 	if cert == nil {
 		return "unknown issuer"
 	}
-	return cert.Issuer.String()
+	return sanitize(cert.Issuer.String(), 200) // whoever presents the certificate chose it
+}
+
+// issuerName is the issuer's common name, or its whole name without one.
+func issuerName(cert *x509.Certificate) string {
+	if cert != nil && cert.Issuer.CommonName != "" {
+		return sanitize(cert.Issuer.CommonName, 200)
+	}
+	return issuerOf(cert)
+}
+
+func certSubject(cert *x509.Certificate) string {
+	if cert == nil {
+		return "unknown subject"
+	}
+	return sanitize(cert.Subject.String(), 200)
+}
+
+// siteOf is host as an https URL writes it: without the default port.
+func siteOf(host string) string {
+	if name, port, err := net.SplitHostPort(host); err == nil && port == "443" {
+		if strings.Contains(name, ":") {
+			return "[" + name + "]"
+		}
+		return name
+	}
+	return host
 }
 
 func certNames(cert *x509.Certificate) string {
