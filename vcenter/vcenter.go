@@ -121,7 +121,9 @@ type Client struct {
 	vimMu      sync.Mutex // guards vimSt and closed
 	vimSt      *vimState  // VI/JSON discovery and session, set on first use
 	discoverMu sync.Mutex // serialises VI/JSON discovery
-	// noVIJSONUntil caches the discovery of a vCenter without VI/JSON.
+	// noVIJSON and noVIJSONUntil cache the discovery of a vCenter without
+	// VI/JSON; guarded by vimMu.
+	noVIJSON      *noVIJSONError
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
 }

@@ -1,11 +1,13 @@
 package vcenter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -77,36 +79,44 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	c.vimMu.Lock()
-	st, closed, absent := c.vimSt, c.closed, time.Now().Before(c.noVIJSONUntil)
+	st, closed, absent := c.vimSt, c.closed, c.noVIJSON
+	if !time.Now().Before(c.noVIJSONUntil) {
+		absent = nil
+	}
 	c.vimMu.Unlock()
 	switch {
 	case closed:
 		return nil, errClosed
 	case st != nil:
 		return st, nil
-	case absent:
-		return nil, ErrNoVIJSON
+	case absent != nil:
+		return nil, absent
 	}
 	// One discovery at a time: concurrent calls (GetVM's parallel reads)
 	// wait for it and use its answer.
 	c.discoverMu.Lock()
 	defer c.discoverMu.Unlock()
 	c.vimMu.Lock()
-	st, absent = c.vimSt, time.Now().Before(c.noVIJSONUntil)
+	st, absent = c.vimSt, c.noVIJSON
+	if !time.Now().Before(c.noVIJSONUntil) {
+		absent = nil
+	}
 	c.vimMu.Unlock()
 	switch {
 	case st != nil:
 		return st, nil
-	case absent:
-		return nil, ErrNoVIJSON
+	case absent != nil:
+		return nil, absent
 	}
 	st, err := c.discover(ctx)
 	c.vimMu.Lock()
 	defer c.vimMu.Unlock()
-	if errors.Is(err, ErrNoVIJSON) {
+	var none *noVIJSONError
+	if errors.As(err, &none) {
 		// vCenter 8.0 GA: ask again only after a while (an upgrade), not
-		// on every call that would like VI/JSON.
-		c.noVIJSONUntil = time.Now().Add(noVIJSONRecheck)
+		// on every call that would like VI/JSON. Transient failures (a
+		// 503, a timeout) are not noVIJSONErrors, and are not remembered.
+		c.noVIJSON, c.noVIJSONUntil = none, time.Now().Add(none.recheck)
 	}
 	if err != nil {
 		return nil, err
@@ -117,10 +127,34 @@ func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	return c.vimSt, nil
 }
 
-// noVIJSONRecheck is how long a vCenter without VI/JSON is believed.
-const noVIJSONRecheck = 10 * time.Minute
+// How long a vCenter without VI/JSON is believed: a 404 or an apiVersion
+// before 8.0 U1 is definite; another answer that is not VI/JSON (a SOAP
+// fault, an HTML page) is believed for a shorter while, as a proxy in
+// front of a vCenter that has VI/JSON could send one.
+const (
+	noVIJSONRecheck      = 10 * time.Minute
+	notVIJSONShortly     = time.Minute
+	maxDiscoveryEvidence = 64
+)
+
+// noVIJSONError is [ErrNoVIJSON] with what the discovery saw.
+type noVIJSONError struct {
+	seen    string // "GET …/content answered HTTP 405 with an HTML page"
+	recheck time.Duration
+}
+
+func (e *noVIJSONError) Error() string        { return ErrNoVIJSON.Error() + " (" + e.seen + ")" }
+func (e *noVIJSONError) Is(target error) bool { return target == ErrNoVIJSON }
 
 // discover reads ServiceInstance content, which needs no session.
+//
+// A vCenter without VI/JSON (8.0 GA) answers it with a 404, or, depending
+// on what stands in front of vpxd, a 400, 405, 500 or 501 carrying a SOAP
+// fault or an HTML page, or even a 200 with a page that is not JSON. All of
+// these mean "no VI/JSON" (ErrNoVIJSON), which is remembered. A VI/JSON
+// fault (a JSON object with _typeName) means the API is there and failed;
+// that, and a transient answer (429, 502, 503, 504) or a timeout, is an
+// error that the next call retries.
 func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	r := request{method: http.MethodGet, path: "/sdk/vim25/" + releaseVIJSON + "/ServiceInstance/ServiceInstance/content", safe: true}
 	resp, err := c.roundTrip(ctx, r)
@@ -128,11 +162,20 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, fmt.Errorf("discover VI/JSON: %w", err)
 	}
 	defer resp.release()
-	if resp.status == http.StatusNotFound {
-		return nil, ErrNoVIJSON
+	notVIJSON := func(recheck time.Duration) error {
+		return &noVIJSONError{seen: fmt.Sprintf("%s %s answered HTTP %d with %s", r.method, r.path, resp.status, bodyKind(resp)), recheck: recheck}
 	}
-	if resp.status/100 != 2 {
-		return nil, fmt.Errorf("discover VI/JSON: %w", decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean()))
+	switch {
+	case resp.status == http.StatusNotFound:
+		return nil, notVIJSON(noVIJSONRecheck)
+	case resp.status/100 == 2 && len(bytes.TrimSpace(resp.body)) > 0 && !json.Valid(resp.body):
+		return nil, notVIJSON(notVIJSONShortly)
+	case resp.status/100 == 2:
+	case slices.Contains([]int{http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusInternalServerError, http.StatusNotImplemented}, resp.status) &&
+		!isVimFault(resp.body):
+		return nil, notVIJSON(notVIJSONShortly)
+	default:
+		return nil, fmt.Errorf("discover VI/JSON: %w", c.vimError(r, resp))
 	}
 	var content struct {
 		About struct {
@@ -149,7 +192,7 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, fmt.Errorf("discover VI/JSON: vCenter reports an unreadable apiVersion %s", quoteShort(rel))
 	}
 	if !hasVIJSON(rel) {
-		return nil, ErrNoVIJSON
+		return nil, &noVIJSONError{seen: "vCenter reports API version " + rel, recheck: noVIJSONRecheck}
 	}
 	sm := content.SessionManager.Value
 	if sm == "" {
@@ -173,6 +216,33 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	}
 	c.log.Debug().Str("release", rel).Bool("shared_session", st.shared).Msg("VI/JSON discovered")
 	return st, nil
+}
+
+// isVimFault reports whether body is a VI/JSON fault: a JSON object with a
+// _typeName (vcenter-api.md §3.3).
+func isVimFault(body []byte) bool {
+	var f struct {
+		TypeName string `json:"_typeName"`
+	}
+	return json.Unmarshal(body, &f) == nil && f.TypeName != ""
+}
+
+// bodyKind describes an answer that is not VI/JSON for an error: its
+// Content-Type, or what its first bytes look like.
+func bodyKind(resp *response) string {
+	b := bytes.TrimSpace(resp.body)
+	switch {
+	case len(b) == 0:
+		return "no body"
+	case bytes.Contains(b[:min(len(b), 512)], []byte("Envelope")):
+		return "a SOAP fault"
+	case bytes.HasPrefix(bytes.ToLower(b), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(b), []byte("<html")):
+		return "an HTML page"
+	}
+	if ct := resp.header.Get("Content-Type"); ct != "" {
+		return "a body of type " + quoteShort(sanitize(ct, maxDiscoveryEvidence))
+	}
+	return "a body that is not VI/JSON"
 }
 
 func (c *Client) vimPath(st *vimState, moType, moID, member string) string {
