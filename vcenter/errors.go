@@ -253,6 +253,13 @@ type cleaner func(s string, max int) string
 
 // decodeVAPIError builds an APIError from an /api or /rest error answer,
 // passing vCenter's strings through clean.
+//
+// A /rest body names its type twice: in "type"
+// ("com.vmware.vapi.std.errors.not_found") and, on 7.x and later, in
+// value.error_type. Some bodies lack the latter: the /rest 401 quoted from
+// a live server (vcenter-api.md §1.4) and 6.x bodies (§4). The type is then
+// read from "type". A /rest answer in the /api shape (bare error_type) is
+// read too.
 func decodeVAPIError(status int, method, path string, body []byte, rest bool, clean cleaner) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
 	var v vapiError
@@ -263,8 +270,10 @@ func decodeVAPIError(status int, method, path string, body []byte, rest bool, cl
 		}
 		v = r.Value
 		if v.ErrorType == "" {
-			// 6.x bodies carry only "type": com.vmware.vapi.std.errors.not_found.
-			v.ErrorType = strings.ToUpper(r.Type[strings.LastIndexByte(r.Type, '.')+1:])
+			v.ErrorType = restErrorType(r.Type)
+		}
+		if v.ErrorType == "" && len(v.Messages) == 0 {
+			_ = json.Unmarshal(body, &v) // not wrapped: the /api shape
 		}
 	} else if json.Unmarshal(body, &v) != nil {
 		return e
@@ -275,6 +284,16 @@ func decodeVAPIError(status int, method, path string, body []byte, rest bool, cl
 		e.MessageIDs = append(e.MessageIDs, clean(m.ID, 128))
 	}
 	return e
+}
+
+// restErrorType turns a /rest error type name into its error_type:
+// "com.vmware.vapi.std.errors.not_found" → "NOT_FOUND". A name outside
+// the standard errors is kept as it is, and matches no sentinel.
+func restErrorType(name string) string {
+	if t, ok := strings.CutPrefix(name, "com.vmware.vapi.std.errors."); ok && t != "" {
+		return strings.ToUpper(t)
+	}
+	return name
 }
 
 // decodeVimFault builds an APIError from a VI/JSON fault body, passing

@@ -77,6 +77,13 @@ type Options struct {
 	// shutdowns. Nil means time.Now. Tests drive time by injecting their own.
 	Now func() time.Time
 
+	// RESTErrorsWithoutErrorType writes every /rest error without
+	// value.error_type, leaving only the type name
+	// ("com.vmware.vapi.std.errors.not_found") to tell what failed, as 6.x
+	// servers did (contract §4). Without it only UNAUTHENTICATED has that
+	// shape, the one the contract quotes from a live server (§1.4).
+	RESTErrorsWithoutErrorType bool
+
 	// RequestLog is how many of the most recent requests [Server.Requests]
 	// keeps; older ones are dropped first. Zero means [DefaultRequestLog].
 	// [Server.Counters] stay exact whatever the size.
