@@ -149,10 +149,29 @@ func (c *Client) vapiLogout(ctx context.Context, tok string) error {
 	}
 	defer resp.release()
 	if resp.status/100 != 2 {
-		return fmt.Errorf("log out of %s: %w", c.host, c.vapiError(r, resp))
+		if e := c.vapiError(r, resp); !errors.Is(e, ErrUnauthenticated) { // else it had expired already
+			return fmt.Errorf("log out of %s: %w", c.host, e)
+		}
 	}
 	c.log.Info().Msg("logged out of vCenter")
 	return nil
+}
+
+// vapiSessionAlive reports whether the Automation API accepts tok now,
+// by reading the session's info (GET /api/session, or POST
+// /rest/com/vmware/cis/session?~action=get), which also refreshes its last
+// access. Any answer but 2xx, or none, is "not alive".
+func (c *Client) vapiSessionAlive(ctx context.Context, tok string) bool {
+	r := request{method: http.MethodGet, path: c.dialect.sessionPath, token: tok, safe: true, once: true}
+	if c.dialect.wrapped {
+		r.method, r.query = http.MethodPost, url.Values{"~action": {"get"}}
+	}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return false
+	}
+	defer resp.release()
+	return resp.status/100 == 2
 }
 
 // vapiError decodes an Automation API error answer in this dialect's shape.

@@ -104,7 +104,8 @@ func (c *Config) setDefaults() {
 }
 
 // Client talks to one vCenter. It is safe for concurrent use and keeps one
-// vAPI session (and, before 8.0 U3, one VI/JSON session) for its lifetime.
+// vAPI session (and, before 8.0 U3 or where VI/JSON refuses that one, one
+// VI/JSON session) for its lifetime.
 type Client struct {
 	cfg     Config
 	base    string // "https://host:port"
@@ -169,12 +170,15 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
-	vim := c.vimSt
+	var own *session
+	if c.vimSt != nil {
+		own = c.vimSt.own
+	}
 	c.vimMu.Unlock()
 
 	var errs []error
-	if vim != nil && vim.own != nil {
-		errs = append(errs, vim.own.close(ctx))
+	if own != nil {
+		errs = append(errs, own.close(ctx))
 	}
 	errs = append(errs, c.sess.close(ctx))
 	c.http.HTTPClient.CloseIdleConnections()

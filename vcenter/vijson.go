@@ -17,13 +17,19 @@ import (
 // before that it needs its own login.
 
 // vimState is what VI/JSON discovery found, fixed for the client's lifetime.
+//
+// The fields are fixed once discovered, except own, which the client sets
+// (under Client.vimMu) when VI/JSON refuses the shared session of a server
+// whose release says it shares it; see vimShared.
 type vimState struct {
-	apiVersion     string   // the server's about.apiVersion
-	release        string   // the {release} path segment (pathRelease)
-	fullName       string   // about.fullName, for doctor
-	sessionManager string   // SessionManager moId
-	shared         bool     // 8.0 U3+: the vAPI token is valid here
-	own            *session // pre-U3: a separate VI/JSON session
+	apiVersion     string // the server's about.apiVersion
+	release        string // the {release} path segment (pathRelease)
+	fullName       string // about.fullName, for doctor
+	sessionManager string // SessionManager moId
+	// own is the VI/JSON session of its own: from discovery before 8.0 U3,
+	// and after a refused shared session on 8.0 U3+; nil while the
+	// Automation API session is used. Guarded by Client.vimMu.
+	own *session
 }
 
 // VIJSONInfo describes the VI/JSON API of the vCenter, for diagnostics.
@@ -40,23 +46,38 @@ func (c *Client) VIJSON(ctx context.Context) (VIJSONInfo, error) {
 	if err != nil {
 		return VIJSONInfo{}, err
 	}
-	return VIJSONInfo{APIVersion: st.apiVersion, FullName: st.fullName, SharedSession: st.shared}, nil
+	return VIJSONInfo{APIVersion: st.apiVersion, FullName: st.fullName, SharedSession: c.ownVIMSession(st) == nil}, nil
 }
 
-// CheckVIJSON discovers the VI/JSON API and, before 8.0 U3, logs in to it,
-// so that a diagnosis covers the snapshot path end to end.
+// CheckVIJSON discovers the VI/JSON API and checks a session on it, so that
+// a diagnosis covers the snapshot path end to end: before 8.0 U3 it logs
+// in to VI/JSON; from 8.0 U3 it reads SessionManager.currentSession with
+// the Automation API session, which is null when VI/JSON does not accept
+// it, and then falls back to a VI/JSON login as snapshot calls would.
 func (c *Client) CheckVIJSON(ctx context.Context) (VIJSONInfo, error) {
-	info, err := c.VIJSON(ctx)
+	st, err := c.vimInfo(ctx)
 	if err != nil {
-		return info, err
+		return VIJSONInfo{}, err
 	}
-	st, _ := c.vimInfo(ctx)
-	if st.own != nil {
-		if _, _, err := st.own.get(ctx); err != nil {
-			return info, err
+	if own := c.ownVIMSession(st); own == nil {
+		var current *struct {
+			UserName string `json:"userName"`
+		}
+		if err := c.vim(ctx, http.MethodGet, "SessionManager", st.sessionManager, "currentSession", nil, &current); err != nil {
+			return VIJSONInfo{}, err
+		}
+		if current == nil {
+			if _, err := c.useOwnVIMSession(st); err != nil {
+				return VIJSONInfo{}, err
+			}
 		}
 	}
-	return info, nil
+	if own := c.ownVIMSession(st); own != nil {
+		if _, _, err := own.get(ctx); err != nil {
+			return VIJSONInfo{}, err
+		}
+	}
+	return c.VIJSON(ctx)
 }
 
 // validMoID reports whether s is a plausible managed-object id for a
@@ -206,15 +227,11 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		release:        pathRelease(rel),
 		fullName:       sanitize(content.About.FullName, 200),
 		sessionManager: sm,
-		shared:         sharesSession(rel),
 	}
-	if !st.shared {
-		st.own = &session{
-			login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
-			logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
-		}
+	if !sharesSession(rel) {
+		st.own = c.newVIMSession(st)
 	}
-	c.log.Debug().Str("release", rel).Bool("shared_session", st.shared).Msg("VI/JSON discovered")
+	c.log.Debug().Str("release", rel).Bool("shared_session", st.own == nil).Msg("VI/JSON discovered")
 	return st, nil
 }
 
@@ -285,7 +302,9 @@ func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error 
 	}
 	defer resp.release()
 	if resp.status/100 != 2 {
-		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, c.vimError(r, resp))
+		if e := c.vimError(r, resp); !errors.Is(e, ErrUnauthenticated) { // else it had expired already
+			return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, e)
+		}
 	}
 	c.log.Info().Msg("logged out of VI/JSON")
 	return nil
@@ -305,15 +324,16 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 	if err != nil {
 		return err
 	}
-	sess := c.sess
-	if !st.shared {
-		sess = st.own
-	}
 	r := request{method: method, path: c.vimPath(st, moType, moID, member), safe: method == http.MethodGet}
 	if body != nil {
 		r.body = marshal(body)
 	}
-	resp, err := c.withSession(ctx, sess, r, c.vimError)
+	var resp *response
+	if own := c.ownVIMSession(st); own != nil {
+		resp, err = c.withSession(ctx, own, r, c.vimError)
+	} else {
+		resp, err = c.vimShared(ctx, st, r)
+	}
 	if err != nil {
 		return err
 	}
@@ -322,6 +342,85 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 		return nil
 	}
 	return decode(r.method, r.path, resp.body, out)
+}
+
+// vimShared sends r with the Automation API session, as 8.0 U3 and later
+// accept on VI/JSON. When VI/JSON answers NotAuthenticated, the session
+// either expired or is not shared on this vCenter, whatever its release
+// says (a build where it is not in effect): the Automation API tells which
+// (vapiSessionAlive). An expired session is renewed once and r replayed; a
+// live one that VI/JSON refuses makes the client fall back, once and for
+// the client's lifetime, to a VI/JSON login of its own, and replay r with
+// it.
+//
+// Security: a NotAuthenticated request was not run, so replaying it is safe
+// even for a POST.
+func (c *Client) vimShared(ctx context.Context, st *vimState, r request) (*response, error) {
+	tok, gen, err := c.sess.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		r.token = tok
+		resp, err := c.roundTrip(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status/100 == 2 {
+			return resp, nil
+		}
+		e := c.vimError(r, resp)
+		resp.release()
+		if !errors.Is(e, ErrUnauthenticated) {
+			return nil, e
+		}
+		if c.vapiSessionAlive(ctx, tok) {
+			own, err := c.useOwnVIMSession(st)
+			if err != nil {
+				return nil, err
+			}
+			return c.withSession(ctx, own, r, c.vimError)
+		}
+		if attempt > 0 {
+			return nil, e
+		}
+		c.log.Info().Str("path", r.path).Msg("vCenter session expired; logging in again")
+		if tok, gen, err = c.sess.renew(ctx, gen); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// newVIMSession returns a VI/JSON session of the client's own on st.
+func (c *Client) newVIMSession(st *vimState) *session {
+	return &session{
+		login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
+		logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
+	}
+}
+
+// ownVIMSession returns st's own VI/JSON session, or nil while the
+// Automation API session is shared.
+func (c *Client) ownVIMSession(st *vimState) *session {
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	return st.own
+}
+
+// useOwnVIMSession switches st to a VI/JSON session of its own, once:
+// concurrent callers get the same session.
+func (c *Client) useOwnVIMSession(st *vimState) (*session, error) {
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	if c.closed {
+		return nil, errClosed
+	}
+	if st.own == nil {
+		c.log.Warn().Str("api_version", st.apiVersion).
+			Msg("VI/JSON refused the Automation API session although this vCenter release shares it; logging in to VI/JSON separately")
+		st.own = c.newVIMSession(st)
+	}
+	return st.own, nil
 }
 
 // moRef is a VI/JSON ManagedObjectReference. It also accepts the boxed form

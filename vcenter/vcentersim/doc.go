@@ -31,6 +31,9 @@
 // A failed task's TaskInfo.error is the bare fault on 8.0.3, as a live 8.0.3
 // sends it, and the documented LocalizedMethodFault before (contract
 // changes §0.2). release.go is the one file that knows releases.
+// [Options.SeparateVIJSONSessions] makes an 8.0.3 keep its sessions apart
+// (VI/JSON refuses a vAPI token), as a build without the unified session
+// would.
 //
 // # Wire shapes
 //

@@ -42,6 +42,14 @@ type Options struct {
 	// makes NewServer panic.
 	Release string
 
+	// SeparateVIJSONSessions makes a release that shares sessions (8.0 U3)
+	// keep them apart, as releases before it do: VI/JSON answers a vAPI
+	// token with NotAuthenticated and needs its own Login (and /api, /rest
+	// refuse a VI/JSON token). It stands for a build on which the unified
+	// session is not in effect; the contract asks to verify sharing "on
+	// your exact build" (§8), so a client must cope with either.
+	SeparateVIJSONSessions bool
+
 	// User and Password are the only accepted credentials, for Basic auth on
 	// /api and /rest and for the VI/JSON Login. Empty means [DefaultUser] and
 	// [DefaultPassword]. The user name is matched case-insensitively, as SSO does.

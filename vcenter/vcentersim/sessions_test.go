@@ -2,6 +2,7 @@ package vcentersim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -190,15 +191,17 @@ func TestRESTSession(t *testing.T) {
 // VI/JSON, and a VI/JSON token on vAPI, only from 8.0 U3.
 func TestSessionSharingByRelease(t *testing.T) {
 	for _, tt := range []struct {
-		release string
-		shared  bool
+		release  string
+		separate bool // Options.SeparateVIJSONSessions
+		shared   bool
 	}{
-		{"8.0.1.0", false},
-		{"8.0.2.0", false},
-		{"8.0.3.0", true},
+		{"8.0.1.0", false, false},
+		{"8.0.2.0", false, false},
+		{"8.0.3.0", false, true},
+		{"8.0.3.0", true, false},
 	} {
-		t.Run(tt.release, func(t *testing.T) {
-			s := newSim(t, Options{Release: tt.release})
+		t.Run(fmt.Sprintf("%s separate=%v", tt.release, tt.separate), func(t *testing.T) {
+			s := newSim(t, Options{Release: tt.release, SeparateVIJSONSessions: tt.separate})
 			apiToken := loginAPI(t, s)
 			vimToken := loginVIM(t, s, tt.release)
 			vmName := "/sdk/vim25/" + tt.release + "/VirtualMachine/vm-70/name"
