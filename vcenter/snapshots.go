@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,7 +15,7 @@ import (
 // Snapshot is one node of a VM's snapshot tree, flattened in pre-order.
 type Snapshot struct {
 	ID          string     // MoRef value, e.g. "snapshot-12"
-	Name        string     // sanitised
+	Name        string     // as typed: unescaped (see escapeName), then sanitised
 	Description string     // sanitised
 	Created     time.Time  // createTime
 	PowerState  PowerState // the VM's power state captured (POWERED_ON means with memory)
@@ -62,7 +64,7 @@ func (c *Client) ListSnapshots(ctx context.Context, vm string) ([]Snapshot, erro
 		for _, n := range nodes {
 			out = append(out, Snapshot{
 				ID:          sanitize(n.Snapshot.Value, maxIDLen),
-				Name:        sanitize(n.Name, maxNameLen),
+				Name:        sanitize(unescapeName(n.Name), maxNameLen),
 				Description: sanitize(n.Description, maxMessageLen),
 				Created:     n.CreateTime,
 				PowerState:  vimPowerState(n.State),
@@ -94,6 +96,7 @@ func vimPowerState(s string) PowerState {
 
 // SnapshotSpec describes a snapshot to take.
 type SnapshotSpec struct {
+	// Name is the name as shown to people; CreateSnapshot escapes it.
 	Name        string
 	Description string
 	// Memory includes the VM's memory, so a revert resumes it running.
@@ -119,7 +122,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, vm string, spec SnapshotSpe
 		Description string       `json:"description"`
 		Memory      bool         `json:"memory"`
 		QuiesceSpec *quiesceSpec `json:"quiesceSpec,omitempty"`
-	}{Name: spec.Name, Description: spec.Description, Memory: spec.Memory}
+	}{Name: escapeName(spec.Name), Description: spec.Description, Memory: spec.Memory}
 	if spec.Quiesce {
 		body.QuiesceSpec = &quiesceSpec{TypeName: "VirtualMachineGuestQuiesceSpec", Timeout: spec.QuiesceTimeoutMinutes}
 	}
@@ -161,4 +164,36 @@ func (c *Client) RevertSnapshot(ctx context.Context, snapshot string, suppressPo
 		return "", fmt.Errorf("start revert to %s: %w", snapshot, err)
 	}
 	return taskID(task)
+}
+
+// vSphere keeps names escaped (the reference of CreateSnapshot_Task and of
+// ManagedEntity.name, via pyvmomi's docs/vim): a % in a name sent "must be
+// escaped, unless it is used to start an escape sequence", and a / or \
+// read back is escaped as %2f or %5c, a % as %25. A name from a person is
+// not an escape sequence, so every %, / and \ of it is escaped on the way
+// in, and every %XX sequence of a name read back is decoded for display.
+
+// escapeName escapes a display name for vCenter: % → %25, / → %2f, \ → %5c.
+func escapeName(name string) string {
+	return strings.NewReplacer("%", "%25", "/", "%2f", `\`, "%5c").Replace(name)
+}
+
+// unescapeName decodes the %XX sequences of a name vCenter sent. A % that
+// starts none is kept.
+func unescapeName(name string) string {
+	if !strings.Contains(name, "%") {
+		return name
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		if name[i] == '%' && i+2 < len(name) {
+			if v, err := strconv.ParseUint(name[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(name[i])
+	}
+	return b.String()
 }

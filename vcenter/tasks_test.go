@@ -128,3 +128,55 @@ func TestGetTask(t *testing.T) {
 		t.Errorf("completeTime = %s, want %s", got.Completed, want)
 	}
 }
+
+// TestSnapshotNamesAreEscaped: a % (and a / or \) in a snapshot name used
+// to be sent as typed, which vCenter reads as the start of an escape
+// sequence ("100%25" is stored as "100%"), and names were shown as vCenter
+// stores them ("a%2fb"). Names are now escaped on the way in and decoded
+// on the way out, so what a person typed is what they see.
+func TestSnapshotNamesAreEscaped(t *testing.T) {
+	for typed, stored := range map[string]string{
+		"50% done":       "50%25 done",
+		`pre/post\x`:     "pre%2fpost%5cx",
+		"100%25 literal": "100%2525 literal",
+		"%2f is not a /": "%252f is not a %2f",
+		"plain-name":     "plain-name",
+		"ünïcode 100%":   "ünïcode 100%25",
+	} {
+		sim := newSim(t, vcentersim.Options{})
+		c := newClient(t, sim, ModeAPI)
+		ctx := context.Background()
+		task, err := c.CreateSnapshot(ctx, "vm-71", SnapshotSpec{Name: typed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitTask(ctx, task, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := sim.Snapshots("vm-71")[0].Name; got != stored {
+			t.Errorf("typed %q: vCenter stores %q, want %q", typed, got, stored)
+		}
+		snaps, err := c.ListSnapshots(ctx, "vm-71")
+		if err != nil || len(snaps) != 1 || snaps[0].Name != typed {
+			t.Errorf("typed %q: ListSnapshots = %+v, %v", typed, snaps, err)
+		}
+	}
+	for sent, shown := range map[string]string{"a%2Fb": "a/b", "%41BC": "ABC", "%zz%": "%zz%", "50%": "50%", "x%5C": `x\`} {
+		if got := unescapeName(sent); got != shown {
+			t.Errorf("unescapeName(%q) = %q, want %q", sent, got, shown)
+		}
+	}
+}
+
+func TestSnapshotTreeWithEscapedNames(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI)
+	answerOnce(sim, "GET", "/sdk/vim25/8.0.3.0/VirtualMachine/vm-70/snapshot", 200, liveSample(t, "snapshot-tree-escaped-names.json"))
+	snaps, err := c.ListSnapshots(context.Background(), "vm-70")
+	if err != nil || len(snaps) != 2 {
+		t.Fatalf("ListSnapshots = %+v, %v", snaps, err)
+	}
+	if snaps[0].Name != "before 50% rollout" || snaps[1].Name != `app/db split \ v2` || !snaps[1].Current || snaps[1].ParentID != "snapshot-11" {
+		t.Errorf("snapshots = %+v", snaps)
+	}
+}

@@ -453,3 +453,31 @@ func TestHangTasks(t *testing.T) {
 		t.Errorf("after HangTasks(false): %v", info)
 	}
 }
+
+// TestSnapshotNamesAreStoredEscaped: vSphere escapes / and \ in names and
+// any % that does not start an escape sequence; a client that escaped its
+// name already sees it kept as sent.
+func TestSnapshotNamesAreStoredEscaped(t *testing.T) {
+	for sent, stored := range map[string]string{
+		"50% done":       "50%25 done",
+		"pre/post\\x":    "pre%2fpost%5cx",
+		"100%25 escaped": "100%25 escaped",
+		"%2F kept":       "%2F kept",
+		"%zz and %4":     "%25zz and %254",
+		"plain":          "plain",
+	} {
+		s := newSim(t, Options{})
+		token := loginAPI(t, s)
+		info := runTask(t, s, token, "/VirtualMachine/vm-71/CreateSnapshotEx_Task", map[string]any{"name": sent, "memory": false})
+		if info["state"] != "success" {
+			t.Fatalf("%q: task %v", sent, info)
+		}
+		tree := decode[snapshotInfoJSON](t, get(t, s, vim+"/VirtualMachine/vm-71/snapshot", token).body)
+		if got := tree.RootSnapshotList[0].Name; got != stored {
+			t.Errorf("sent %q: tree says %q, want %q", sent, got, stored)
+		}
+		if got := s.Snapshots("vm-71")[0].Name; got != stored {
+			t.Errorf("sent %q: Snapshots says %q, want %q", sent, got, stored)
+		}
+	}
+}
