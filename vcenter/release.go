@@ -89,7 +89,7 @@ func compareRelease(a, b string) int {
 // (vcenter-api.md §2.3): vCenter 7.0 and 8.0 (live output, the 8.0 U1
 // reference) write the "MiB" forms; the 9.1 OpenAPI document writes them in
 // lower case. The client sends the 8.0 spelling, which 8.0 expects, and
-// reads both through explicit tags (MemoryInfo, VMSummary), never through
+// reads both through explicit tags (MemoryInfo, vmWire), never through
 // encoding/json's case-insensitive matching, which would also accept any
 // other casing. TestRenamedKeysAreDecodedExplicitly checks each pair.
 var renamedKeys = map[string]string{ // 8.0 spelling → 9.x spelling

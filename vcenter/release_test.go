@@ -147,7 +147,11 @@ func TestRenamedKeysAreDecodedExplicitly(t *testing.T) {
 			}
 			return *m.HotAddLimitMiB, err
 		}},
-		{keyMemorySizeMiB, func(b []byte) (int64, error) { var v VMSummary; err := json.Unmarshal(b, &v); return v.MemoryMiB, err }},
+		{keyMemorySizeMiB, func(b []byte) (int64, error) {
+			var v vmWire
+			err := json.Unmarshal(b, &v)
+			return v.summary().MemoryMiB, err
+		}},
 	} {
 		covered[tt.key] = true
 		for _, key := range []string{tt.key, renamedKeys[tt.key]} {
@@ -167,11 +171,11 @@ func TestRenamedKeysAreDecodedExplicitly(t *testing.T) {
 		}
 	}
 	// The other fields still decode, and the VM list keeps its values.
-	var v VMSummary
-	if err := json.Unmarshal([]byte(`{"vm":"vm-42","name":"web01","power_state":"POWERED_ON","cpu_count":2,"memory_size_mib":4096}`), &v); err != nil {
+	var w vmWire
+	if err := json.Unmarshal([]byte(`{"vm":"vm-42","name":"web01","power_state":"POWERED_ON","cpu_count":2,"memory_size_mib":4096}`), &w); err != nil {
 		t.Fatal(err)
 	}
-	if want := (VMSummary{ID: "vm-42", Name: "web01", PowerState: PoweredOn, CPUCount: 2, MemoryMiB: 4096}); !reflect.DeepEqual(v, want) {
+	if v, want := w.summary(), (VMSummary{ID: "vm-42", Name: "web01", PowerState: PoweredOn, CPUCount: 2, MemoryMiB: 4096}); !reflect.DeepEqual(v, want) {
 		t.Errorf("VMSummary = %+v, want %+v", v, want)
 	}
 }
