@@ -137,7 +137,7 @@ func (s *Server) serveUnmatched(c *call) {
 	case surfaceAPI:
 		writeJSON(c.w, http.StatusNotFound, errAPINotFound().apiBody())
 	case surfaceREST:
-		writeJSON(c.w, http.StatusNotFound, errRESTNotFound(c.r.URL.EscapedPath()).restBody())
+		writeJSON(c.w, http.StatusNotFound, s.restBody(errRESTNotFound(c.r.URL.EscapedPath())))
 	default:
 		http.NotFound(c.w, c.r)
 	}
@@ -161,7 +161,7 @@ func (s *Server) serveVAPI(c *call, rt *route) {
 	switch {
 	case verr != nil:
 		if c.surface == surfaceREST {
-			writeJSON(c.w, restStatus[verr.Type], verr.restBody())
+			writeJSON(c.w, restStatus[verr.Type], s.restBody(verr))
 		} else {
 			writeJSON(c.w, apiStatus[verr.Type], verr.apiBody())
 		}
