@@ -22,8 +22,8 @@ func TestImportDirections(t *testing.T) {
 		why     string
 	}{
 		"vcenter": {
-			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog"},
-			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit",
+			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", module + "/redact"},
+			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit (it shares the process's one scrubber)",
 		},
 		"vcenter/vcentersim": {
 			nil,
@@ -46,12 +46,12 @@ func TestImportDirections(t *testing.T) {
 			"doctor diagnoses through vcenter, policy and audit and knows nothing of MCP",
 		},
 		"config": {
-			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy"},
+			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy", module + "/audit"},
 			"config reads the command line and the environment with the parsers of the packages that own each format; it knows nothing of MCP",
 		},
 		"tools": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/google/jsonschema-go", "github.com/rs/zerolog",
-				module + "/vcenter", module + "/policy", module + "/audit"},
+				module + "/vcenter", module + "/policy", module + "/audit", module + "/redact"},
 			"tools is the catalogue and the MCP adapter over vcenter, policy and audit; it does not reach the simulator, the transports or main's configuration",
 		},
 		"tools/transport": {

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 )
 
 // VerifyOptions configures [VerifyWith] and [VerifyFiles].
@@ -622,4 +623,39 @@ func (a *analysis) phase(i int) {
 		}
 		// A begin_seq before the input: the call began in an earlier file.
 	}
+}
+
+// Summary is the report as `audit verify` prints it for the files named in
+// what: OK or BROKEN, every problem (breaks first marked ✘, notes such as
+// torn lines and unfinished calls marked !), and the last hash to keep
+// elsewhere.
+func (r *Report) Summary(what string) string {
+	var b strings.Builder
+	switch {
+	case r.Lines == 0:
+		fmt.Fprintf(&b, "%s: OK, empty\n", what)
+		return b.String()
+	case r.OK():
+		fmt.Fprintf(&b, "%s: OK, %d lines (%d records), chain intact", what, r.Lines, r.Records)
+		if r.Authenticated {
+			fmt.Fprintf(&b, " and authenticated under key %s", r.KeyID)
+		}
+		b.WriteString("\n")
+	default:
+		fmt.Fprintf(&b, "%s: BROKEN at %s\n(%d lines read)\n", what, r.First, r.Lines)
+	}
+	for i := range r.Problems {
+		mark := "!"
+		if r.Problems[i].Kind.Breaks() {
+			mark = "✘"
+		}
+		fmt.Fprintf(&b, "%s %s\n", mark, r.Problems[i].String())
+	}
+	if r.MoreProblems > 0 {
+		fmt.Fprintf(&b, "… and %d more problems\n", r.MoreProblems)
+	}
+	if r.OK() {
+		fmt.Fprintf(&b, "last hash %s (seq %d)\n(keep this hash elsewhere: lines removed from the end leave an intact chain, but change it)\n", r.LastHash, r.LastSeq)
+	}
+	return b.String()
 }

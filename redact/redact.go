@@ -62,8 +62,9 @@ const MinAnywhere = 8
 // Security: key-based masking of arguments cannot catch a password echoed in
 // an error message or typed into a VM name; a Scrubber can.
 type Scrubber struct {
-	mu    sync.RWMutex
-	forms []string // every form of every secret, longest first, without duplicates
+	mu       sync.RWMutex
+	forms    []string   // every form of every secret, longest first, without duplicates
+	bySecret [][]string // the forms of each secret, as added
 }
 
 // New returns a Scrubber for secrets; empty strings are ignored.
@@ -117,11 +118,12 @@ func formsOf(secret string) []string {
 }
 
 func (s *Scrubber) addForms(forms []string) {
-	if len(forms) == 0 {
+	if s == nil || len(forms) == 0 { // a nil Scrubber knows nothing and leaves text alone
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.bySecret = append(s.bySecret, forms)
 	all := append(slices.Clone(s.forms), forms...)
 	// Longest first: when two forms start at the same place, the longer one
 	// decides the extent of the match. Sorted and compacted, duplicates go.
@@ -154,6 +156,44 @@ func (s *Scrubber) ScrubFound(text string) (string, bool) {
 	return s.scrub(text)
 }
 
+// ScrubExcept is [Scrubber.Scrub] that leaves alone the secrets (all their
+// forms) that occur in except: the caller's own input, echoed back to it.
+//
+// Security: scrubbing a client's input in the answer to that client tells it
+// which of its guesses was a secret (send "hunter2|<guess>" as a tool name,
+// read back "hunter2|***"): an oracle. A secret the client sent is one it
+// knows; leaving it as sent reveals nothing, while every other secret in the
+// text is still replaced.
+func (s *Scrubber) ScrubExcept(text, except string) string {
+	if s == nil || text == "" {
+		return text
+	}
+	s.mu.RLock()
+	forms, bySecret := s.forms, s.bySecret
+	s.mu.RUnlock()
+	if except != "" {
+		var keep []string
+		for _, secret := range bySecret {
+			sent := false
+			for _, f := range secret {
+				sent = sent || occurrence(except, f, 0) >= 0
+			}
+			if !sent {
+				keep = append(keep, secret...)
+			}
+		}
+		slices.SortFunc(keep, func(a, b string) int {
+			if len(a) != len(b) {
+				return len(b) - len(a)
+			}
+			return strings.Compare(a, b)
+		})
+		forms = slices.Compact(keep)
+	}
+	out, _ := scrubForms(text, forms)
+	return out
+}
+
 func (s *Scrubber) scrub(text string) (string, bool) {
 	if s == nil || text == "" {
 		return text, false
@@ -161,6 +201,10 @@ func (s *Scrubber) scrub(text string) (string, bool) {
 	s.mu.RLock()
 	forms := s.forms
 	s.mu.RUnlock()
+	return scrubForms(text, forms)
+}
+
+func scrubForms(text string, forms []string) (string, bool) {
 	if len(forms) == 0 {
 		return text, false
 	}

@@ -172,3 +172,28 @@ func BenchmarkScrub(b *testing.B) {
 		s.Scrub(line)
 	}
 }
+
+// TestScrubExceptIsNoOracle: the client's own input comes back as sent, so
+// that the answer does not say which guess was a secret; every other secret
+// in the text is still replaced.
+func TestScrubExceptIsNoOracle(t *testing.T) {
+	const password, token = "hunter2-is-the-password", "tok-0123456789abcdef"
+	s := New(token)
+	s.AddCredentials("admin@vsphere.local", password)
+	for _, guess := range []string{"wrong-guess-1234", password, token} {
+		input := "hunter2|" + guess + "|letmein"
+		echo := `no tool named "` + input + `"`
+		if got := s.ScrubExcept(echo, input); got != echo {
+			t.Errorf("guess %q: echo changed to %q: an oracle", guess, got)
+		}
+	}
+	// A secret the client did not send is still removed, next to one it did.
+	input := "name " + token
+	got := s.ScrubExcept("echo "+input+" and vCenter said "+password, input)
+	if strings.Contains(got, password) || !strings.Contains(got, token) {
+		t.Errorf("ScrubExcept = %q: want the token kept (sent) and the password masked", got)
+	}
+	if got := s.ScrubExcept("vCenter said "+password, ""); strings.Contains(got, password) {
+		t.Errorf("nothing excepted: %q", got)
+	}
+}

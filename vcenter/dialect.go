@@ -191,7 +191,7 @@ func (c *Client) vapiError(r request, resp *response) *APIError {
 // replaced before the length cap, so that none is cut in half and kept.
 func (c *Client) clean(tokens ...string) cleaner {
 	return func(s string, max int) string {
-		s = c.secrets.Replace(s)
+		s = c.secrets.Scrub(s)
 		for _, t := range tokens {
 			if t != "" {
 				s = strings.ReplaceAll(s, t, "***")

@@ -1,13 +1,9 @@
 package vcenter
 
 import (
-	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -370,34 +366,3 @@ func sanitize(s string, max int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// secretForms returns the forms in which vCenter may echo the credentials:
-// the password as typed, JSON-escaped (as in a VI/JSON Login body), URL-escaped,
-// and the Basic authorization value of user and password.
-func secretForms(user, password string) []string {
-	if password == "" {
-		return nil
-	}
-	forms := []string{password, url.QueryEscape(password), url.PathEscape(password),
-		base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
-	for _, html := range []bool{true, false} {
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
-		_ = enc.Encode(password) // a string always encodes
-		forms = append(forms, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`))
-	}
-	return forms
-}
-
-// newScrubber returns a replacer of every secret in secrets by "***",
-// longest first so that a secret containing another is replaced whole.
-func newScrubber(secrets []string) *strings.Replacer {
-	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return s == "" })
-	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range slices.Compact(secrets) {
-		pairs = append(pairs, s, "***")
-	}
-	return strings.NewReplacer(pairs...)
-}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/rs/zerolog"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 )
 
 // Mode selects the Automation API dialect.
@@ -41,6 +42,10 @@ type Config struct {
 	// Host is the vCenter address as "host" or "host:port"; see [NormalizeHost].
 	Host string
 	User string
+	// Scrub is the process's one scrubber of secrets; the client adds the
+	// credentials to it (nil: a scrubber of its own). It removes them from
+	// every text that leaves this package.
+	Scrub *redact.Scrubber
 	// Password is used for logins only.
 	//
 	// Security: it is never logged, and any echo of it in a vCenter message
@@ -114,10 +119,10 @@ type Client struct {
 	http    *retryablehttp.Client
 	log     zerolog.Logger
 
-	sess    *session          // the /api or /rest session
-	names   *nameCache        // id → name for hosts, clusters, folders, networks
-	bodies  *bodyReader       // reads answers within MaxBodyBytes and the large-body slot
-	secrets *strings.Replacer // replaces the credentials in text from vCenter; see clean
+	sess    *session         // the /api or /rest session
+	names   *nameCache       // id → name for hosts, clusters, folders, networks
+	bodies  *bodyReader      // reads answers within MaxBodyBytes and the large-body slot
+	secrets *redact.Scrubber // replaces the credentials in text from vCenter; see clean
 
 	vimMu      sync.Mutex // guards vimSt and closed
 	vimSt      *vimState  // VI/JSON discovery and session, set on first use
@@ -148,7 +153,13 @@ func New(cfg Config) (*Client, error) {
 		log:     cfg.Log.With().Str("vcenter", host).Logger(),
 	}
 	c.http = c.newHTTPClient()
-	c.secrets = newScrubber(secretForms(cfg.User, cfg.Password))
+	// Security: the one scrubber of the process knows the credentials in
+	// every form vCenter may echo them (escaped, base64 of user:password).
+	c.secrets = cfg.Scrub
+	if c.secrets == nil {
+		c.secrets = redact.New()
+	}
+	c.secrets.AddCredentials(cfg.User, cfg.Password)
 	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
 	c.names = newNameCache()
 	c.bodies = newBodyReader(cfg.MaxBodyBytes)
