@@ -10,14 +10,12 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -60,18 +58,13 @@ func main() {
 	if shedErr != nil && !errors.Is(shedErr, config.ErrSecretsVisible) {
 		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: %v\n", shedErr)
 		os.Exit(exitUsage)
-	}
-	// A client that stops reading stderr (or stdout) must not kill the
-	// server in the middle of its work: without this, Go dies of SIGPIPE at
-	// the first write to fd 1 or 2, before the vCenter session is logged
-	// out. With it, the write fails with EPIPE and the server carries on
-	// (stderr) or ends its session cleanly (stdout).
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if shedErr != nil && runtime.GOOS != "windows" {
-		// On Windows this is the normal case, documented in the README.
+	} else if shedErr != nil && runtime.GOOS != "windows" { // on Windows the normal case, documented in the README
 		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: WARNING: %v\n", shedErr)
 	}
+	// A closed stderr or stdout makes writes fail with EPIPE instead of
+	// killing the process before it logs out of vCenter.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], environ, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -91,8 +84,14 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
 		return exitOK
-	case "audit":
-		return runAudit(cfg, stdout, stderr)
+	case "audit": // verify [--key FILE] LOG...: needs no other configuration
+		rep, err := audit.VerifyPaths(cfg.Args[1:], cfg.KeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprint(stdout, rep.Summary(strings.Join(cfg.Args[1:], ", ")))
+		return exitCode(stderr, nil, !rep.OK())
 	}
 	log, closeLog, err := cfg.Logger(stderr)
 	if err != nil {
@@ -124,23 +123,11 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	// Our transport, not the SDK's: a bad line is answered and audited
 	// instead of ending the session (tools/transport/stdio.go).
 	st := &transport.Stdio{In: stdin, Out: stdout, Audit: a.mw, Identity: a.ident, Log: log}
-	err = a.server.Run(ctx, st)
-	if ferr := st.Err(); ferr != nil {
-		// Never exit 0 on a protocol failure: the client must see that the
-		// server did not end normally.
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio failed: %v\n", ferr)
-		return exitFailed
-	}
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio ended: %v\n", err)
-		return exitFailed
-	}
-	return exitOK
+	return exitCode(stderr, st.Serve(ctx, a.server), false)
 }
 
 // app is the wired server and what must be closed after it.
 type app struct {
-	cfg      config.Config
 	log      zerolog.Logger
 	vcfg     vcenter.Config
 	sim      *vcentersim.Server
@@ -160,44 +147,31 @@ type app struct {
 // goes as far as it can and returns every problem found; the app it returns
 // holds what was built, to be closed.
 func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, problems config.Problems) {
-	a := &app{cfg: cfg, log: log}
+	a := &app{log: log}
 	fail := func(err error) { problems = append(problems, asProblems(err)...) }
-	// Security: one scrubber for the process; the vCenter client adds the
-	// credentials and session tokens to it, and results, errors, logs and
-	// audit lines all pass through it.
+	// Security: one scrubber for the process; the vCenter pool adds the
+	// credentials and session tokens; results, logs and audit lines use it.
 	scrub := redact.New(string(cfg.Token))
 	vcfg := cfg.VCenter(log)
 	vcfg.Scrub = scrub
 	if cfg.Simulate {
 		a.sim = vcentersim.NewServer(vcentersim.Options{})
 		vcfg.Host, vcfg.User, vcfg.Password, vcfg.Insecure = a.sim.Host(), a.sim.User(), a.sim.Password(), false
-		vcfg.RootCAs = x509.NewCertPool()
-		vcfg.RootCAs.AppendCertsFromPEM(a.sim.CACertPEM())
-		vcfg.TaskPollInterval = 200 * time.Millisecond
+		vcfg.RootCAs, vcfg.TaskPollInterval = a.sim.CertPool(), 200*time.Millisecond
 		cfg.AllowedHosts = nil
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: --simulate: using an embedded simulated vCenter 8 at %s (no real vCenter is contacted)\n", a.sim.Host())
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
 	}
-	a.vcfg = vcfg
 	var err error
 	if a.pool, err = vcenter.NewPool(vcfg, cfg.AllowedHosts); err != nil {
 		fail(err)
 		return a, problems
 	}
-	switch {
-	case cfg.AuditLogPath == "":
-		a.audit = audit.New(stderr, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey))
-	default:
-		// The README's own paths (~/Library/Logs/vsphere-mcp-pro/…) do not
-		// exist on a fresh machine: create what is missing, for this user only.
-		if err := os.MkdirAll(filepath.Dir(cfg.AuditLogPath), 0o700); err != nil {
-			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: create its directory: %w", cfg.AuditLogPath, err))
-		} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey)); err != nil {
-			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
-		}
-	}
+	a.vcfg = vcfg
+	a.audit, err = cfg.AuditLog(stderr, scrub)
+	fail(err)
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	fail(err)
 	approver, err := policy.NewApprover(key, config.Seconds(cfg.ApprovalTTLS))
@@ -211,11 +185,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	}
 	catalog := tools.All(deps)
 	var warnings []string
-	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(policy.Options{
-		ReadOnly: cfg.ReadOnly, AuthEnforce: cfg.AuthEnforce,
-		Toolsets: cfg.Toolsets, Tools: cfg.Tools, ExcludeTools: cfg.ExcludeTools,
-		Rate: policy.Rate{Enabled: cfg.RateLimit, RPS: cfg.RateRPS, Burst: cfg.RateBurst},
-	}))
+	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(cfg.PolicyOptions()))
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: warning: %s\n", w)
 	}
@@ -286,9 +256,7 @@ func runDoctor(ctx context.Context, cfg config.Config, problems error, stdout, s
 	if all := append(asProblems(problems), wireProblems...); len(all) > 0 {
 		s.ConfigErr = config.Problems(all)
 	}
-	if a.pool != nil {
-		s.VCenter = a.vcfg
-	}
+	s.VCenter = a.vcfg // Host empty when the pool could not be built
 	if a.pol != nil {
 		s.Access = func() (policy.Access, error) {
 			if a.identErr != nil {
@@ -299,32 +267,6 @@ func runDoctor(ctx context.Context, cfg config.Config, problems error, stdout, s
 	}
 	fmt.Fprintf(stdout, "%s\n", versionLine())
 	return exitCode(stderr, nil, !doctor.Print(stdout, doctor.Run(ctx, s)))
-}
-
-// runAudit runs `audit verify [--key FILE] LOG...`: it checks the chain of an
-// audit log (and of its rotated predecessors, oldest first) and needs no other
-// configuration. Exit 0 when it passes, 1 when broken, 2 on a usage error or
-// an unreadable file or key.
-func runAudit(cfg config.Config, stdout, stderr io.Writer) int {
-	var opts audit.VerifyOptions
-	if cfg.KeyFile != "" {
-		key, err := audit.LoadKey(cfg.KeyFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify --key %s: %v\n", cfg.KeyFile, err)
-			return exitUsage
-		}
-		opts.Key = key
-	}
-	rep, err := audit.VerifyFiles(cfg.Args[1:], opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprint(stdout, rep.Summary(strings.Join(cfg.Args[1:], ", ")))
-	if !rep.OK() {
-		return exitFailed
-	}
-	return exitOK
 }
 
 // versionLine is what `version` and `--version` print (see config.DescribeBuild).

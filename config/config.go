@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
 
@@ -323,6 +325,35 @@ func (c Config) Logger(stderr io.Writer) (log zerolog.Logger, close func(), err 
 		w, close = f, func() { _ = f.Close() }
 	}
 	return zerolog.New(w).Level(c.Level).With().Timestamp().Logger(), close, nil
+}
+
+// AuditLog opens the audit log: AUDIT_LOG_PATH (its missing directories
+// created for this user only, mode 0700: the README's own paths do not exist
+// on a fresh machine), or stderr; chained under AUDIT_KEY_FILE's key when
+// given, its strings passing through scrub.
+func (c Config) AuditLog(stderr io.Writer, scrub *redact.Scrubber) (*audit.Log, error) {
+	opts := []audit.Option{audit.WithScrubber(scrub), audit.WithKey(c.AuditKey)}
+	if c.AuditLogPath == "" {
+		return audit.New(stderr, opts...), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.AuditLogPath), 0o700); err != nil {
+		return nil, fmt.Errorf("AUDIT_LOG_PATH=%s: create its directory: %w", c.AuditLogPath, err)
+	}
+	l, err := audit.Open(c.AuditLogPath, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("AUDIT_LOG_PATH=%s: %w", c.AuditLogPath, err)
+	}
+	return l, nil
+}
+
+// PolicyOptions are the policy's switches: READ_ONLY, AUTH_ENFORCE, the
+// toolset selection and the rate limit.
+func (c Config) PolicyOptions() policy.Options {
+	return policy.Options{
+		ReadOnly: c.ReadOnly, AuthEnforce: c.AuthEnforce,
+		Toolsets: c.Toolsets, Tools: c.Tools, ExcludeTools: c.ExcludeTools,
+		Rate: policy.Rate{Enabled: c.RateLimit, RPS: c.RateRPS, Burst: c.RateBurst},
+	}
 }
 
 // VCenter is the vCenter client's configuration.

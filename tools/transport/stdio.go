@@ -353,3 +353,21 @@ func (c *stdioConn) Close() error {
 
 // SessionID implements [mcp.Connection]: stdio has no session id.
 func (c *stdioConn) SessionID() string { return "" }
+
+// Serve runs srv on this transport until stdin ends, ctx is cancelled or the
+// session fails, and reports a failure: the MCP session could not go on
+// (stdout closed, stdin unreadable) or ended with an error. A clean end of
+// stdin and a cancelled ctx are no failure.
+//
+// The process must never exit 0 on a protocol failure: the client must see
+// that the server did not end normally.
+func (t *Stdio) Serve(ctx context.Context, srv *mcp.Server) error {
+	err := srv.Run(ctx, t)
+	if ferr := t.Err(); ferr != nil {
+		return fmt.Errorf("the MCP session on stdio failed: %w", ferr)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("the MCP session on stdio ended: %w", err)
+	}
+	return nil
+}

@@ -297,6 +297,14 @@ func (s *Server) CACertPEM() []byte {
 	return slices.Clone(s.caPEM)
 }
 
+// CertPool returns a pool holding only the simulator's CA: what a client
+// must trust, and nothing else.
+func (s *Server) CertPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AppendCertsFromPEM(s.caPEM)
+	return p
+}
+
 // User returns the accepted user name.
 func (s *Server) User() string { return s.opts.User }
 
