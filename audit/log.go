@@ -33,9 +33,16 @@ type Log struct {
 	f     *os.File   // the file open at path; nil once lost and until reopened
 	fresh bool       // this Log created f: its directory entry is not yet synced
 	// cont is where the chain of the file this Log last had open ended, once
-	// that file no longer stands at path, until a write succeeds: the header
-	// of a new file at path continues it.
-	cont  *chainState
+	// that file no longer stands at path, until a file at path is written
+	// or found not empty: the header of a new file at path continues it
+	// when the chain head cannot be used (see startChain).
+	cont *chainState
+	// headPath is the chain head beside the audit file (see head.go); hf
+	// is that file, open; nil until opened or once lost.
+	headPath string
+	hf       *os.File
+	noHead   bool // tests: write as the previous version did, without a chain head
+
 	w     io.Writer // the stream of a Log from New
 	scrub *redact.Scrubber
 	key   []byte
@@ -136,7 +143,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	l.path, l.f, l.fresh = path, f, created
+	l.path, l.f, l.fresh, l.headPath = path, f, created, headPath(path)
 	return l, nil
 }
 
@@ -315,9 +322,12 @@ func (l *Log) headerLine(seq int64, prev, reason string) ([]byte, chainState) {
 }
 
 // appendFile chains the line build makes to the last record of the file,
-// under the file lock, since other processes may have appended since this
-// one last did; with durable, it syncs before returning.
+// under the chain head's lock and the file lock, since other processes may
+// have appended since this one last did; with durable, it syncs before
+// returning.
 func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (int64, error) {
+	head := l.lockHead()
+	defer head.unlock()
 	f, fi, unlock, err := l.current()
 	if err != nil {
 		return 0, err
@@ -326,16 +336,18 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	var out []byte
 	var at chainState
 	if fi.Size() == 0 {
-		// A new file; or one emptied by copytruncate, whose chain this writer
-		// cannot know (other processes may have written last) and so restarts.
-		var h []byte
-		if l.cont != nil {
-			h, at = l.headerLine(l.cont.seq, l.cont.prev, reasonRotated)
+		// A new file (this writer's or another's), or one emptied by
+		// copytruncate: it continues the last line written, which the chain
+		// head names (see startChain).
+		hat, status := head.read(l.key)
+		start, reason, fresh := startChain(hat, status, l.cont)
+		if fresh {
+			out, at = l.headerLine(0, zeroHash, reason)
 		} else {
-			h, at = l.headerLine(0, zeroHash, "")
+			out, at = l.headerLine(start.seq, start.prev, reason)
 		}
-		out = h
 	} else {
+		l.cont = nil // the old file's end is no continuation for this file
 		t, err := readTail(f, fi.Size(), l.key)
 		if err != nil {
 			return 0, fmt.Errorf("audit log %s: read the last record: %w", l.path, err)
@@ -358,10 +370,14 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	if err != nil {
 		return 0, err
 	}
-	if _, err := f.Write(append(out, line...)); err != nil {
+	out = append(out, line...)
+	if _, err := f.Write(out); err != nil {
 		return 0, fmt.Errorf("audit log: %w", err)
 	}
 	l.cont = nil
+	// Before the sync: the line is in the file, whether or not the sync
+	// succeeds, and the next new file must follow it.
+	head.store(at.seq, lineHash(line[:len(line)-1]), l.key)
 	if durable {
 		if err := l.sync(f); err != nil {
 			return 0, fmt.Errorf("audit log: %w", err)
@@ -382,7 +398,8 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 // lines written to it would be lost to whoever reads the path, and its lock
 // would no longer exclude the processes writing there: current closes it and
 // opens the file now at the path, creating it if need be, and keeps in l.cont
-// where the old file's chain ended, for the header of a new file.
+// where the old file's chain ended, for the header of a new file when the
+// chain head cannot be used. The caller holds the chain head's lock.
 func (l *Log) current() (f *os.File, fi fs.FileInfo, unlock func(), err error) {
 	for range 3 {
 		if l.f == nil {
@@ -511,6 +528,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.closeHead()
 	if l.f != nil {
 		return l.f.Close()
 	}
