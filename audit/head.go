@@ -155,13 +155,14 @@ func (h *headLock) read(key []byte) (chainState, headStatus) {
 	return at, headOK
 }
 
-// store records that the log's last line is the one of seq and hash (hex).
-// It does not sync: the head is a pointer for the next new file, not a
-// record. When it cannot be written, it is emptied if possible, so that
-// nobody follows a stale one; the next write tries again.
-func (h *headLock) store(seq int64, hash string, key []byte) {
+// store records that the log's last line is the one of seq and hash (hex),
+// and returns the bytes it wrote, or nil when it wrote none. It does not
+// sync: the head is a pointer for the next new file, not a record. When it
+// cannot be written, it is emptied if possible, so that nobody follows a
+// stale one; the next write tries again.
+func (h *headLock) store(seq int64, hash string, key []byte) []byte {
 	if h.f == nil {
-		return
+		return nil
 	}
 	b := encodeHead(seq, hash, key)
 	_, err := h.f.WriteAt(b, 0)
@@ -170,7 +171,19 @@ func (h *headLock) store(seq int64, hash string, key []byte) {
 	}
 	if err != nil {
 		_ = h.f.Truncate(0)
+		return nil
 	}
+	return b
+}
+
+// holds reports whether the head file holds exactly b.
+func (h *headLock) holds(b []byte) bool {
+	if h.f == nil || h.size != int64(len(b)) {
+		return false
+	}
+	var buf [headMax]byte
+	n, err := h.f.ReadAt(buf[:len(b)], 0)
+	return (err == nil || errors.Is(err, io.EOF)) && bytes.Equal(buf[:n], b)
 }
 
 // headBody is the head without its MAC and closing brace.

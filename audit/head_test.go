@@ -714,3 +714,35 @@ func TestStartChain(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnLastLineIsChecked: a writer skips reading the file's last line when
+// it is still the one it wrote, which it knows by the file's size and the
+// chain head's bytes. A line of another writer of the previous version
+// changes the size; a line of the same size in its place (the file emptied
+// and refilled by another writer of this version) changes the head. Either
+// way the next line links to the line really last.
+func TestOwnLastLineIsChecked(t *testing.T) {
+	t.Run("a line appended by the previous version", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		a, prev := openLog(t, path), openLog(t, path)
+		prev.noHead = true
+		appendN(t, a, "a1")
+		appendN(t, prev, "p1")
+		appendN(t, a, "a2")
+		assertIntact(t, path, 4)
+	})
+	t.Run("a line of the same size in place of its own", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		a := openLog(t, path)
+		appendN(t, a, "a1")
+		lines := readLines(t, path)
+		other := strings.Replace(lines[1], `"request_id":"a1"`, `"request_id":"b1"`, 1)
+		if other == lines[1] {
+			t.Fatal("no request id to replace")
+		}
+		mustDo(t, os.WriteFile(path, []byte(lines[0]+"\n"+other+"\n"), 0o600))
+		mustDo(t, os.WriteFile(headPath(path), encodeHead(1, lineHash([]byte(other)), nil), 0o600))
+		appendN(t, a, "a2")
+		assertIntact(t, path, 3)
+	})
+}

@@ -42,6 +42,9 @@ type Log struct {
 	headPath string
 	hf       *os.File
 	noHead   bool // tests: write as the previous version did, without a chain head
+	// mine is this Log's last write to f, while it may be the last line of
+	// f; nil otherwise.
+	mine *ownWrite
 
 	w     io.Writer // the stream of a Log from New
 	scrub *redact.Scrubber
@@ -346,6 +349,8 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 		} else {
 			out, at = l.headerLine(start.seq, start.prev, reason)
 		}
+	} else if own, ok := l.lastLineIsMine(&head, fi.Size()); ok {
+		at = own
 	} else {
 		l.cont = nil // the old file's end is no continuation for this file
 		t, err := readTail(f, fi.Size(), l.key)
@@ -370,6 +375,7 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	if err != nil {
 		return 0, err
 	}
+	l.mine = nil
 	out = append(out, line...)
 	if _, err := f.Write(out); err != nil {
 		return 0, fmt.Errorf("audit log: %w", err)
@@ -377,7 +383,10 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	l.cont = nil
 	// Before the sync: the line is in the file, whether or not the sync
 	// succeeds, and the next new file must follow it.
-	head.store(at.seq, lineHash(line[:len(line)-1]), l.key)
+	hash := lineHash(line[:len(line)-1])
+	if stored := head.store(at.seq, hash, l.key); stored != nil {
+		l.mine = &ownWrite{size: fi.Size() + int64(len(out)), at: chainState{prev: hash, seq: at.seq + 1, sameKey: true}, head: stored}
+	}
 	if durable {
 		if err := l.sync(f); err != nil {
 			return 0, fmt.Errorf("audit log: %w", err)
@@ -390,6 +399,29 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 		}
 	}
 	return at.seq, nil
+}
+
+// ownWrite is what a Log knows of its last write to its file.
+type ownWrite struct {
+	size int64      // the size of the file after it
+	at   chainState // where the next line attaches
+	head []byte     // the chain head it stored
+}
+
+// lastLineIsMine returns where the next line attaches when the last line of
+// the file (of size bytes, under the lock) is still the one this Log wrote
+// last, which saves reading and parsing the file's tail on every write. That
+// is so when the file has the size it had after that write (lines are only
+// appended) and the chain head still holds the bytes this Log stored then
+// (every writer of this version stores its own; a file emptied and refilled
+// to that very size must have been refilled by a writer of the previous
+// version, or by hand).
+func (l *Log) lastLineIsMine(head *headLock, size int64) (chainState, bool) {
+	m := l.mine
+	if m == nil || m.size != size || !head.holds(m.head) {
+		return chainState{}, false
+	}
+	return m.at, true
 }
 
 // current returns the file at l.path, locked, with its unlock, after checking
@@ -429,7 +461,7 @@ func (l *Log) current() (f *os.File, fi fs.FileInfo, unlock func(), err error) {
 		}
 		unlock()
 		l.f.Close()
-		l.f = nil
+		l.f, l.mine = nil, nil
 	}
 	return nil, nil, nil, fmt.Errorf("audit log %s: the path named another file each time it was opened", l.path)
 }
