@@ -42,6 +42,27 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendTwoWriters is BenchmarkAppend with two Logs on one file
+// taking turns, as two processes sharing a log do: each write follows the
+// other's, so each reads the file's last line.
+func BenchmarkAppendTwoWriters(b *testing.B) {
+	l := benchLog(b)
+	other, err := Open(l.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { other.Close() })
+	r := sampleRecord()
+	logs := [2]*Log{l, other}
+	i := 0
+	for b.Loop() {
+		if err := logs[i%2].Append(r); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkAppendKeyed is BenchmarkAppend with a chain key.
 func BenchmarkAppendKeyed(b *testing.B) {
 	l := benchLog(b, WithKey(testKey))

@@ -23,10 +23,21 @@ var zeroHash = strings.Repeat("0", 2*sha256.Size)
 
 // Reasons a header gives for being where it is, besides starting a new file.
 const (
-	// reasonRotated: the header starts the file now at the path after the
-	// file this writer had open was renamed away, removed or replaced; its
-	// seq and prev continue that file's last record.
+	// reasonRotated: the header starts a new (or emptied) file at the
+	// path, after a rotation; its seq and prev continue the last line
+	// written to the log, which the chain head names (see head.go).
 	reasonRotated = "rotated"
+	// reasonRotatedFromTail: as reasonRotated, but the chain head was
+	// absent (the previous version wrote the log), damaged, or behind the
+	// file this writer had open, so the header continues that file's last
+	// record. That is the last line written unless a writer of the
+	// previous version wrote after it elsewhere; Verify shows it if not.
+	reasonRotatedFromTail = "rotated_from_tail"
+	// reasonHeadUnusable: the header starts a new chain in a new (or
+	// emptied) file because the chain head could not be used (damaged, a
+	// MAC that fails, unkeyed under a key, or a file it is not safe to
+	// write) and this writer had no old file to continue.
+	reasonHeadUnusable = "head_unusable"
 	// reasonKeyChanged: the header starts a keyed (or unkeyed) run of lines
 	// after lines written with another key (or none); it continues them.
 	reasonKeyChanged = "key_changed"

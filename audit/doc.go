@@ -8,7 +8,8 @@
 // It owns the [Record] type and its JSON shape, argument masking ([MaskArgs];
 // the secrets themselves belong to package redact), the writer ([Open], [New]:
 // one write per append, O_APPEND, mode 0600, a lock shared by every process
-// appending to the same file, rotation handled), durable intent records
+// appending to the same file, rotation handled, the chain head beside the
+// file), durable intent records
 // ([Log.Begin], [Pending.Finish]), the chain key ([WithKey], [LoadKey]), the
 // verifier ([Verify], [VerifyWith], [VerifyFiles]) and the per-call record
 // carried in a context ([WithRecord], [FromContext], [NoteTarget], [NoteTask]).
@@ -63,24 +64,67 @@
 //
 // # Rotation
 //
-// Before each write, under the file lock, the writer checks that the path
-// still names the file it has open. When the file was renamed away (log
-// rotation), removed, or replaced by another file, lines written to it would
-// be lost to whoever reads the path, and its lock would no longer exclude the
-// other processes: the writer closes it, opens the file now at the path (or
+// Before each write, under the lock, the writer checks that the path still
+// names the file it has open. When the file was renamed away (log rotation),
+// removed, or replaced by another file, lines written to it would be lost to
+// whoever reads the path, and its lock would no longer exclude the other
+// processes: the writer closes it, opens the file now at the path (or
 // creates it, mode 0600), and writes there. A file it starts this way begins
 // with a header with reason "rotated" whose seq and prev continue the last
-// record of the old file, so the chain runs across files: verify a log and
+// line written to the log, so the chain runs across files: verify a log and
 // its predecessors together, oldest first, with [VerifyFiles]. If the file
 // cannot be reopened (the directory is gone, the new file is group-readable),
 // the write fails, and so does [Log.Begin].
 //
+// The last line written is not always in the file the writer had open: a
+// process idle across two rotations (a stdio server nobody has called for a
+// while, sharing the log with busier ones) holds a file two generations old,
+// and the last line is in the one after it, renamed away in turn; a process
+// started after a rotation holds no file at all. So every write also records
+// the seq and hash of its line in the chain head, a file beside the log named
+// "." + its name + ".head" (audit.jsonl → .audit.jsonl.head; a name that
+// shell globs and logrotate's patterns skip), mode 0600, about 200 bytes, not
+// synced. The head's lock, which no rotation moves, is the one that orders
+// every write across files: each write takes it, then the file's lock (which
+// still excludes writers of the previous version), checks the path, appends,
+// records the head, and lets go of both. A writer whose file at the path is
+// empty, new or emptied in place, continues the head.
+//
+// The head is a pointer, checked before it is followed. It must be exactly
+// the line this package writes, at most 512 bytes; with a key ([WithKey]) it
+// carries a MAC under the key, and a keyed writer ignores a head without a
+// valid one; a head behind the end of the file the writer had open (lines it
+// does not know: written by the previous version, or the head set back) loses
+// to that end. A writer that cannot use the head continues the file it had
+// open instead, under a header with reason "rotated_from_tail", or, with no
+// such file, starts a new chain under one with reason "head_unusable", which
+// Verify reports ([Restarted]); neither stops a write. A head that is not a
+// regular file with one link that group and others cannot access (a symbolic
+// link, a hard link to another file, a directory, mode 0640) is never
+// written; a damaged one is rewritten by the next write. Removing the head
+// is harmless: the next write makes it again.
+//
+// Why a head file, not a trailer appended to the old file that links it to
+// the new one: the stale writer cannot find the file that was last written
+// (it has been renamed to a name only the rotator knows), and a process
+// started after a rotation has no old file at all, so the link has to live
+// at a name that does not move; writing into rotated files would also race
+// with compressing them.
+//
+// Writers of the previous version, sharing a log with this one, keep the
+// file's lock and so never interleave lines with it; they do not know the
+// head, so one of them idle across two rotations still links a new file to
+// its own stale one, which Verify shows; the header of a file this version
+// starts after their lines says "rotated_from_tail" when it had to rely on
+// the end of its own file.
+//
 // For operators: rotate by renaming, and let the server create the new file
 // (logrotate: "nocopytruncate" and "nocreate", or "create 0600 USER GROUP":
 // any other mode is refused); keep the rotated files, and verify them with
-// the current one. copytruncate works, in that writing goes on, but it loses
-// lines written between its copy and its truncation (logrotate says so) and
-// the emptied file starts a new chain that cannot be tied to the copy.
+// the current one; leave the head where it is. copytruncate works, in that
+// writing goes on and the emptied file continues the chain, but it loses the
+// lines written between its copy and its truncation (logrotate says so), and
+// Verify then reports them missing at the emptied file's first line.
 //
 // # What the chain proves
 //
@@ -103,6 +147,13 @@
 // protects against whoever can change the file but cannot read the key:
 // someone with a copy of the log (a backup, a log collector, the disk), or
 // with write access to the file but not to the server's configuration.
+// The same holds for the chain head: someone who can write the directory
+// can set it back to an older one, whose MAC is genuine. A writer holding a
+// file ignores a head behind that file's end, but a process started after a
+// rotation follows it, and its new file then links to the older line: with
+// the files in between at hand, the set fails to verify; with them removed,
+// it verifies, and, as for lines removed from the end, only an anchor kept
+// elsewhere shows the gap.
 // Verifying a keyed file without the key checks its structure only and says so
 // ([NotAuthenticated]); verifying an unkeyed file (or unkeyed lines) with a
 // key says they cannot be authenticated ([Unkeyed]). Turning the key on for an

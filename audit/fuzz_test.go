@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -204,4 +205,78 @@ func assertMasked(t *testing.T, v any) {
 			assertMasked(t, val)
 		}
 	}
+}
+
+var headMACForm = regexp.MustCompile(`\A,"mac":"[0-9a-f]{64}"\}\n\z`)
+
+// FuzzHead writes arbitrary bytes over the chain head of a log whose file
+// was then rotated away, and appends through a writer that held the old
+// file, with and without a key. parseHead takes only the exact bytes
+// encodeHead writes; the writer never fails because of the head; unless the
+// bytes are a valid head (unkeyed: anyone can write one; keyed: only with the
+// key), the rotated file and the new one verify as one chain; and the write
+// leaves a valid head naming the last line.
+func FuzzHead(f *testing.F) {
+	hash := lineHash([]byte("x"))
+	for _, seed := range [][]byte{
+		nil, []byte("\n"), []byte("{}"), encodeHead(0, hash, nil), encodeHead(1, hash, testKey),
+		[]byte(`{"audit_head":1,"last_seq":99,"last_hash":"` + hash + `","mac":""}` + "\n"),
+		bytes.Repeat([]byte("x"), headMax+1),
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, keyed bool) {
+		var key []byte
+		var opts []Option
+		if keyed {
+			key, opts = testKey, []Option{WithKey(testKey)}
+		}
+		if at, ok := parseHead(data, key); ok {
+			// Without a key, a keyed head's MAC is taken as it is.
+			body := headBody(at.seq-1, at.prev)
+			keyedForm := bytes.HasPrefix(data, body) && headMACForm.Match(data[len(body):])
+			if !bytes.Equal(data, encodeHead(at.seq-1, at.prev, key)) && (key != nil || !keyedForm) {
+				t.Fatalf("parseHead(%q) accepted bytes encodeHead does not write", data)
+			}
+		}
+		path := filepath.Join(dir, "audit.jsonl")
+		for _, p := range []string{path, path + ".1", headPath(path)} {
+			os.Remove(p)
+		}
+		l, err := Open(path, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		l.sync = func(*os.File) error { return nil }
+		if err := l.Append(sampleRecord()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(headPath(path), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Append(sampleRecord()); err != nil {
+			t.Fatalf("Append with head %q: %v", data, err)
+		}
+		if _, valid := parseHead(data, key); !valid {
+			rep, err := VerifyFiles([]string{path + ".1", path}, VerifyOptions{Key: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK() || len(rep.Problems) != 0 {
+				t.Fatalf("head %q: VerifyFiles: %v", data, rep.Problems)
+			}
+		}
+		lines := readLines(t, path)
+		last := []byte(lines[len(lines)-1])
+		lk, _ := parseLink(last)
+		if got, _ := os.ReadFile(headPath(path)); !bytes.Equal(got, encodeHead(*lk.Seq, lineHash(last), key)) {
+			t.Fatalf("after head %q, the head is %q, want one naming the last line", data, got)
+		}
+	})
 }

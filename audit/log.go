@@ -33,9 +33,19 @@ type Log struct {
 	f     *os.File   // the file open at path; nil once lost and until reopened
 	fresh bool       // this Log created f: its directory entry is not yet synced
 	// cont is where the chain of the file this Log last had open ended, once
-	// that file no longer stands at path, until a write succeeds: the header
-	// of a new file at path continues it.
-	cont  *chainState
+	// that file no longer stands at path, until a file at path is written
+	// or found not empty: the header of a new file at path continues it
+	// when the chain head cannot be used (see startChain).
+	cont *chainState
+	// headPath is the chain head beside the audit file (see head.go); hf
+	// is that file, open; nil until opened or once lost.
+	headPath string
+	hf       *os.File
+	noHead   bool // tests: write as the previous version did, without a chain head
+	// mine is this Log's last write to f, while it may be the last line of
+	// f; nil otherwise.
+	mine *ownWrite
+
 	w     io.Writer // the stream of a Log from New
 	scrub *redact.Scrubber
 	key   []byte
@@ -136,7 +146,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	l.path, l.f, l.fresh = path, f, created
+	l.path, l.f, l.fresh, l.headPath = path, f, created, headPath(path)
 	return l, nil
 }
 
@@ -315,9 +325,12 @@ func (l *Log) headerLine(seq int64, prev, reason string) ([]byte, chainState) {
 }
 
 // appendFile chains the line build makes to the last record of the file,
-// under the file lock, since other processes may have appended since this
-// one last did; with durable, it syncs before returning.
+// under the chain head's lock and the file lock, since other processes may
+// have appended since this one last did; with durable, it syncs before
+// returning.
 func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (int64, error) {
+	head := l.lockHead()
+	defer head.unlock()
 	f, fi, unlock, err := l.current()
 	if err != nil {
 		return 0, err
@@ -326,16 +339,20 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	var out []byte
 	var at chainState
 	if fi.Size() == 0 {
-		// A new file; or one emptied by copytruncate, whose chain this writer
-		// cannot know (other processes may have written last) and so restarts.
-		var h []byte
-		if l.cont != nil {
-			h, at = l.headerLine(l.cont.seq, l.cont.prev, reasonRotated)
+		// A new file (this writer's or another's), or one emptied by
+		// copytruncate: it continues the last line written, which the chain
+		// head names (see startChain).
+		hat, status := head.read(l.key)
+		start, reason, fresh := startChain(hat, status, l.cont)
+		if fresh {
+			out, at = l.headerLine(0, zeroHash, reason)
 		} else {
-			h, at = l.headerLine(0, zeroHash, "")
+			out, at = l.headerLine(start.seq, start.prev, reason)
 		}
-		out = h
+	} else if own, ok := l.lastLineIsMine(&head, fi.Size()); ok {
+		at = own
 	} else {
+		l.cont = nil // the old file's end is no continuation for this file
 		t, err := readTail(f, fi.Size(), l.key)
 		if err != nil {
 			return 0, fmt.Errorf("audit log %s: read the last record: %w", l.path, err)
@@ -358,10 +375,18 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	if err != nil {
 		return 0, err
 	}
-	if _, err := f.Write(append(out, line...)); err != nil {
+	l.mine = nil
+	out = append(out, line...)
+	if _, err := f.Write(out); err != nil {
 		return 0, fmt.Errorf("audit log: %w", err)
 	}
 	l.cont = nil
+	// Before the sync: the line is in the file, whether or not the sync
+	// succeeds, and the next new file must follow it.
+	hash := lineHash(line[:len(line)-1])
+	if stored := head.store(at.seq, hash, l.key); stored != nil {
+		l.mine = &ownWrite{size: fi.Size() + int64(len(out)), at: chainState{prev: hash, seq: at.seq + 1, sameKey: true}, head: stored}
+	}
 	if durable {
 		if err := l.sync(f); err != nil {
 			return 0, fmt.Errorf("audit log: %w", err)
@@ -376,13 +401,37 @@ func (l *Log) appendFile(build func(chainState) ([]byte, error), durable bool) (
 	return at.seq, nil
 }
 
+// ownWrite is what a Log knows of its last write to its file.
+type ownWrite struct {
+	size int64      // the size of the file after it
+	at   chainState // where the next line attaches
+	head []byte     // the chain head it stored
+}
+
+// lastLineIsMine returns where the next line attaches when the last line of
+// the file (of size bytes, under the lock) is still the one this Log wrote
+// last, which saves reading and parsing the file's tail on every write. That
+// is so when the file has the size it had after that write (lines are only
+// appended) and the chain head still holds the bytes this Log stored then
+// (every writer of this version stores its own; a file emptied and refilled
+// to that very size must have been refilled by a writer of the previous
+// version, or by hand).
+func (l *Log) lastLineIsMine(head *headLock, size int64) (chainState, bool) {
+	m := l.mine
+	if m == nil || m.size != size || !head.holds(m.head) {
+		return chainState{}, false
+	}
+	return m.at, true
+}
+
 // current returns the file at l.path, locked, with its unlock, after checking
 // under the lock that the path still names it. When it does not (the file was
 // renamed away by a log rotator, removed, or replaced by another file), the
 // lines written to it would be lost to whoever reads the path, and its lock
 // would no longer exclude the processes writing there: current closes it and
 // opens the file now at the path, creating it if need be, and keeps in l.cont
-// where the old file's chain ended, for the header of a new file.
+// where the old file's chain ended, for the header of a new file when the
+// chain head cannot be used. The caller holds the chain head's lock.
 func (l *Log) current() (f *os.File, fi fs.FileInfo, unlock func(), err error) {
 	for range 3 {
 		if l.f == nil {
@@ -412,7 +461,7 @@ func (l *Log) current() (f *os.File, fi fs.FileInfo, unlock func(), err error) {
 		}
 		unlock()
 		l.f.Close()
-		l.f = nil
+		l.f, l.mine = nil, nil
 	}
 	return nil, nil, nil, fmt.Errorf("audit log %s: the path named another file each time it was opened", l.path)
 }
@@ -511,6 +560,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.closeHead()
 	if l.f != nil {
 		return l.f.Close()
 	}

@@ -230,8 +230,9 @@ func TestNewRefusesStdout(t *testing.T) {
 }
 
 // TestFileChain appends through two Logs on one path, truncates the file and
-// appends again: each Log chains to the other's lines, and an empty file restarts
-// with a header.
+// appends again: each Log chains to the other's lines, and the emptied file
+// starts with a header that continues the chain (see
+// TestCopytruncateContinuesTheChain).
 func TestFileChain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	a, err := Open(path)
@@ -263,10 +264,9 @@ func TestFileChain(t *testing.T) {
 	if err := b.Append(sampleRecord()); err != nil {
 		t.Fatal(err)
 	}
-	assertIntact(t, path, 2)
-	data, _ := os.ReadFile(path)
-	if first, _, _ := strings.Cut(string(data), "\n"); first != wantHeader {
-		t.Errorf("after truncation the file starts with %s, want the header", first)
+	rep := assertIntact(t, path, 2)
+	if h := headerOf(t, path); h.Reason != reasonRotated || h.Seq != 7 || rep.Continues == nil || rep.Continues.Seq != 6 {
+		t.Errorf("after truncation the file starts with %+v, want a header continuing seq 6", h)
 	}
 }
 

@@ -4,9 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,102 +113,151 @@ const (
 	rotChildIDEnv   = "AUDIT_TEST_ROTATION_CHILD_ID"
 	rotProcesses    = 3
 	rotAppends      = 400 // per process; every 4th is a Begin and Finish pair
-	rotProgress     = 25  // a child reports on stdout after this many appends
+	rotProgress     = 25  // a child reports on stderr after this many appends
+	rotIdle         = "idle"
 )
 
 // TestConcurrentProcessesWithRotation starts 3 copies of the test binary that
 // append (and begin and finish calls) to one file while the parent renames it
-// away again and again, as a log rotator would, each time a few more
-// progress reports have come in: nothing sleeps, and the rotations fall
-// between appends of running processes. The rotated files and the current
-// one must verify as one chain, every record must be in exactly one place,
-// and no begun call may lack its outcome.
+// away again and again, as a log rotator would, each time 4 more progress
+// reports have come in: nothing sleeps, and the rotations fall between
+// appends of running processes. A child waits for the parent to take in each
+// of its reports before it goes on, so that a rotation always follows
+// appends made since the one before: 12 rotations each run, whatever the
+// scheduling.
+//
+// A fourth process is a mostly idle server sharing the file with busier
+// ones: it begins and finishes one call before the first rotation, then one
+// after every second rotation, each time holding a file two generations old;
+// its last call comes after the last rotation, when no file stands at the
+// path. Before the chain head, it linked each new file it started to its own
+// stale file, and so did a busy process idle across two rotations by chance.
+//
+// The rotated files and the current one must verify as one chain, every
+// record must be in exactly one place, and no begun call may lack its
+// outcome.
 func TestConcurrentProcessesWithRotation(t *testing.T) {
 	if path := os.Getenv(rotChildPathEnv); path != "" {
-		appendRotatingChild(t, path, os.Getenv(rotChildIDEnv))
+		if id := os.Getenv(rotChildIDEnv); id == rotIdle {
+			idleRotatingChild(t, path)
+		} else {
+			appendRotatingChild(t, path, id)
+		}
 		return
 	}
 	if !crossProcessLock {
 		t.Skip("no cross-process file lock on this system")
 	}
 	if testing.Short() {
-		t.Skip("starts 3 processes")
+		t.Skip("starts 4 processes")
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.jsonl")
-	progress := make(chan struct{})
-	var readers sync.WaitGroup
-	cmds := make([]*exec.Cmd, rotProcesses)
-	said := make([]strings.Builder, rotProcesses) // what each child wrote on stderr besides progress
-	outs := make([]bytes.Buffer, rotProcesses)    // and on stdout
-	for i := range cmds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentProcessesWithRotation$", "-test.count=1")
-		cmd.Env = append(os.Environ(), rotChildPathEnv+"="+path, rotChildIDEnv+"="+strconv.Itoa(i))
-		out, err := cmd.StderrPipe()
+	start := func(id string) (cmd *exec.Cmd, in io.WriteCloser, out *bufio.Scanner, said *bytes.Buffer) {
+		cmd = exec.Command(os.Args[0], "-test.run=^TestConcurrentProcessesWithRotation$", "-test.count=1")
+		cmd.Env = append(os.Environ(), rotChildPathEnv+"="+path, rotChildIDEnv+"="+id)
+		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd.Stdout = &outs[i]
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start child %d: %v", i, err)
+		if in, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
 		}
-		cmds[i] = cmd
+		said = new(bytes.Buffer) // the child's stdout, and what it wrote on stderr besides reports
+		cmd.Stdout = said
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start child %s: %v", id, err)
+		}
+		return cmd, in, bufio.NewScanner(stderr), said
+	}
+
+	idle, idleIn, idleOut, idleSaid := start(rotIdle)
+	if !idleOut.Scan() || idleOut.Text() != "ready" {
+		idleIn.Close()
+		err := idle.Wait()
+		t.Fatalf("the idle child did not get ready: %q, %v\n%s", idleOut.Text(), err, idleSaid)
+	}
+	idleDone := make(chan []byte)
+	go func() {
+		var rest bytes.Buffer
+		for idleOut.Scan() {
+			fmt.Fprintln(&rest, idleOut.Text())
+		}
+		idleDone <- rest.Bytes()
+	}()
+
+	progress := make(chan int) // the child that reported
+	var readers sync.WaitGroup
+	cmds := make([]*exec.Cmd, rotProcesses)
+	acks := make([]io.WriteCloser, rotProcesses)
+	said := make([]*bytes.Buffer, rotProcesses)
+	errs := make([]strings.Builder, rotProcesses)
+	for i := range cmds {
+		var out *bufio.Scanner
+		cmds[i], acks[i], out, said[i] = start(strconv.Itoa(i))
 		readers.Go(func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				if sc.Text() == "progress" {
-					progress <- struct{}{}
+			for out.Scan() {
+				if out.Text() == "progress" {
+					progress <- i
 				} else {
-					fmt.Fprintln(&said[i], sc.Text())
+					fmt.Fprintln(&errs[i], out.Text())
 				}
 			}
 		})
 	}
 	go func() { readers.Wait(); close(progress) }()
 	var rotated []string
-	reports := 0
-	for range progress {
+	reports, idleCalls := 0, 1
+	for i := range progress {
 		reports++
-		if reports%4 != 0 {
-			continue
-		}
-		next := fmt.Sprintf("%s.%d", path, len(rotated)+1)
-		if err := os.Rename(path, next); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // nobody has written since the last rotation
+		if reports%4 == 0 {
+			next := fmt.Sprintf("%s.%d", path, len(rotated)+1)
+			if err := os.Rename(path, next); err != nil {
+				t.Errorf("rotation %d: %v", len(rotated)+1, err)
+			} else {
+				rotated = append(rotated, next)
 			}
-			t.Fatal(err)
+			if len(rotated)%2 == 0 {
+				fmt.Fprintln(idleIn) // one call, racing the busy children for the new file
+				idleCalls++
+			}
 		}
-		rotated = append(rotated, next)
+		fmt.Fprintln(acks[i]) // a child that has exited gets EPIPE, which nobody needs to see
 	}
 	for i, cmd := range cmds {
+		acks[i].Close()
 		if err := cmd.Wait(); err != nil {
-			t.Errorf("child %d: %v\n%s%s", i, err, said[i].String(), outs[i].String())
+			t.Errorf("child %d: %v\n%s%s", i, err, &errs[i], said[i])
 		}
 	}
-	if len(rotated) < 5 {
-		t.Fatalf("only %d rotations happened", len(rotated))
+	idleIn.Close()
+	rest := <-idleDone
+	if err := idle.Wait(); err != nil {
+		t.Errorf("idle child: %v\n%s%s", err, rest, idleSaid)
+	}
+	if want := rotProcesses * rotAppends / rotProgress / 4; len(rotated) != want {
+		t.Errorf("%d rotations happened, want %d", len(rotated), want)
 	}
 	files := rotated
-	if _, err := os.Stat(path); err == nil { // the last rotation may have come after the last append
+	if _, err := os.Stat(path); err == nil { // the idle child's last call started it
 		files = append(files, path)
+	} else {
+		t.Errorf("no file at the path after the idle child's last call: %v", err)
 	}
 	rep, err := VerifyFiles(files, VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pairs := rotAppends / 4
-	wantRecords := rotProcesses * (rotAppends + pairs)
-	if !rep.OK() || len(rep.Problems) != 0 || rep.Records != wantRecords || rep.Lines != wantRecords+len(files) {
-		t.Errorf("VerifyFiles(%d files): %d lines, %d records, problems %v; want %d records, one header per file, no problem",
-			len(files), rep.Lines, rep.Records, rep.Problems, wantRecords)
-	}
+	wantRecords := rotProcesses*(rotAppends+pairs) + 2*idleCalls
 	seen := map[string]int{}
+	written := 0 // files with lines: one renamed between its creation and its first write is empty
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		written += btoi(len(data) > 0)
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
 			var line struct {
@@ -224,13 +272,17 @@ func TestConcurrentProcessesWithRotation(t *testing.T) {
 			}
 		}
 	}
+	if !rep.OK() || len(rep.Problems) != 0 || rep.Records != wantRecords || rep.Lines != wantRecords+written {
+		t.Errorf("VerifyFiles(%d files): %d lines, %d records, problems %v; want %d records, one header per file written, no problem",
+			len(files), rep.Lines, rep.Records, rep.Problems, wantRecords)
+	}
 	for id, n := range seen {
 		if want := 1 + btoi(strings.HasSuffix(id, "-pair")); n != want {
 			t.Errorf("request %s has %d lines, want %d", id, n, want)
 		}
 	}
-	if len(seen) != rotProcesses*rotAppends {
-		t.Errorf("%d distinct requests, want %d", len(seen), rotProcesses*rotAppends)
+	if want := rotProcesses*rotAppends + idleCalls; len(seen) != want {
+		t.Errorf("%d distinct requests, want %d", len(seen), want)
 	}
 	t.Logf("%d files, %d lines, %d records, last hash %s", len(files), rep.Lines, rep.Records, rep.LastHash)
 }
@@ -249,6 +301,7 @@ func appendRotatingChild(t *testing.T, path, id string) {
 	}
 	defer l.Close()
 	l.sync = func(*os.File) error { return nil } // the interleaving is under test, not the disk
+	acks := bufio.NewScanner(os.Stdin)
 	for i := range rotAppends {
 		r := sampleRecord()
 		r.RequestID = fmt.Sprintf("%s-%d", id, i)
@@ -266,7 +319,38 @@ func appendRotatingChild(t *testing.T, path, id string) {
 		}
 		if (i+1)%rotProgress == 0 {
 			fmt.Fprintln(os.Stderr, "progress") // the parent reads the child's stderr
+			if !acks.Scan() {
+				t.Fatal("the parent closed stdin before taking in a report")
+			}
+		}
+	}
+}
 
+// idleRotatingChild begins and finishes a call, says "ready" on stderr, then
+// does so again for each line on stdin until it is closed.
+func idleRotatingChild(t *testing.T, path string) {
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.sync = func(*os.File) error { return nil }
+	in := bufio.NewScanner(os.Stdin)
+	for n := 0; ; n++ {
+		r := sampleRecord()
+		r.RequestID = fmt.Sprintf("%s-%d-pair", rotIdle, n)
+		p, err := l.Begin(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Finish(r); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			fmt.Fprintln(os.Stderr, "ready")
+		}
+		if !in.Scan() {
+			return
 		}
 	}
 }

@@ -500,12 +500,22 @@ func (a *analysis) header(i int) {
 		switch {
 		case l.reason == reasonUnreadableTail:
 			detail = fmt.Sprintf("the writer found no readable record in the %d bytes before it (damaged or foreign data) and started a new chain: nothing ties the lines after it to those before", tailScan)
+		case l.reason == reasonHeadUnusable:
+			detail = "this file starts a new chain: its writer could not use the chain head beside the log (damaged, replaced, or without a valid MAC under the key) and had no older file to continue; nothing ties it to the file before"
 		case l.no == 1:
 			detail = "this file starts a new chain: it does not continue the file before it (emptied by copytruncate, or from elsewhere)"
 		}
 		a.problem(i, Restarted, detail)
 	default:
+		n := len(a.entries)
 		a.link(i)
+		if l.reason == reasonRotatedFromTail && len(a.entries) > n && a.entries[n].at == i {
+			const why = "; its writer had no usable chain head and continued the file it had open, which was not the last one written (a writer of the previous version wrote after it, or the head was damaged or set back)"
+			a.entries[n].p.Detail += why
+			if a.first != nil && a.first.at == i {
+				a.first.p.Detail += why
+			}
+		}
 	}
 }
 
