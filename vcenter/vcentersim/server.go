@@ -81,6 +81,12 @@ type Options struct {
 	// shutdowns. Nil means time.Now. Tests drive time by injecting their own.
 	Now func() time.Time
 
+	// Events is the size of the event history: the default history's own
+	// events (about 80 on the default inventory), padded with routine
+	// events (logins, logouts, DRS moves over the 30 days before the server
+	// started) up to Events when it is larger.
+	Events int
+
 	// RequestLog is how many of the most recent requests [Server.Requests]
 	// keeps; older ones are dropped first. Zero means [DefaultRequestLog].
 	// [Server.Counters] stay exact whatever the size.
@@ -133,6 +139,7 @@ type Server struct {
 	hangTasks   bool
 	failNext    *vimFault
 	shutdownDue map[string]time.Time // VM id → when its guest shutdown ends
+	obs         *obsState            // events, alarms, tags, performance (obs.go)
 }
 
 // NewServer starts and returns a simulator configured by opts.
@@ -194,7 +201,7 @@ func NewUnstartedServer(opts Options) *Server {
 		inv = buildDefaultInventory()
 	}
 
-	return &Server{
+	s := &Server{
 		opts:        opts,
 		release:     rel,
 		routes:      buildRoutes(),
@@ -213,6 +220,8 @@ func NewUnstartedServer(opts Options) *Server {
 		stats:       newCounters(),
 		requests:    requestLog{max: opts.RequestLog},
 	}
+	s.buildHistory()
+	return s
 }
 
 // Start listens on 127.0.0.1:0 and serves HTTPS (TLS 1.2 or later, HTTP/1.1).
