@@ -122,6 +122,8 @@ type Client struct {
 	// noVIJSONUntil caches the discovery of a vCenter without VI/JSON.
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
+
+	obs obsCache // what observability reads keep: managers, counters, alarm and tag names (observe.go)
 }
 
 // New returns a client for cfg.Host. It sends nothing until the first call.
