@@ -542,10 +542,14 @@ func TestBundleLaunch(t *testing.T) {
 	}
 
 	catalogue := tools.All(tools.Deps{})
+	byDefault := map[tools.Toolset]bool{} // the bundle sets no toolsets
+	for _, ts := range tools.Toolsets() {
+		byDefault[ts.Name] = ts.Default || ts.Always
+	}
 	want := func(keep func(tools.Tool) bool) []string {
 		var names []string
 		for _, tool := range catalogue {
-			if keep(tool) {
+			if keep(tool) && byDefault[tool.Toolset] {
 				names = append(names, tool.Def.Name)
 			}
 		}

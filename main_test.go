@@ -249,7 +249,7 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 		{name: "--tools and --exclude-tools", args: []string{"--simulate", "--toolsets=none", "--tools=list_vms,get_vm_details", "--exclude-tools", "get_vm_details", "tools"}, code: exitOK,
 			out: []string{"toolsets access, inventory: 2 tools", "list_vms", "whoami"}},
 		{name: "unknown toolset", args: []string{"--simulate", "--toolsets", "inventory,observabilty", "tools"}, code: exitUsage,
-			err: []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, power, snapshots"}},
+			err: []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, observability, power, snapshots, tags"}},
 		{name: "unknown tool", args: []string{"--simulate", "call", "list_vm"}, code: exitFailed, out: []string{"Did you mean list_vms?"}},
 		{name: "unknown flag", args: []string{"--simulat"}, code: exitUsage, err: []string{"-simulat", "usage:"}},
 		{name: "explicit stdio", args: []string{"--simulate", "stdio"}, code: exitOK},
