@@ -58,6 +58,12 @@ const (
 	maxListed   = 6
 )
 
+// triageMetrics are the metrics the findings read: fewer than
+// get_vm_performance reports, so the query is smaller.
+var triageMetrics = slices.DeleteFunc(slices.Clone(perfMetrics), func(m metricDef) bool {
+	return !slices.Contains([]string{"cpu_usage", "cpu_ready", "mem_ballooned", "mem_swapped", "disk_latency_max"}, m.name)
+})
+
 type investigateVMIn struct {
 	vmArgs
 	Since string `json:"since,omitempty" jsonschema:"how far back to read events: RFC 3339 or a duration (default 24h)"`
@@ -239,7 +245,7 @@ func (inv *investigation) gather(ctx context.Context) error {
 		inv.events, eventErr = vc.QueryEvents(ctx, vcenter.EventFilter{Entity: &vmEntity, Recursion: "self", Begin: inv.since}, vcenter.MaxEventPage)
 		inv.truncated = len(inv.events) == vcenter.MaxEventPage
 	})
-	wg.Go(func() { perfRes, perfErr = queryPerf(ctx, vc, vmEntity, inv.vm, "realtime") })
+	wg.Go(func() { perfRes, perfErr = queryPerf(ctx, vc, vmEntity, inv.vm, "realtime", triageMetrics) })
 	wg.Wait()
 	if statusErr != nil {
 		next := ""
@@ -260,7 +266,7 @@ func (inv *investigation) gather(ctx context.Context) error {
 		}
 	}
 	if perfErr == nil && len(perfRes.Times) > 0 {
-		s := summarisePerf(perfRes, "realtime", inv.status.CPUs, false)
+		s := summarisePerf(perfRes, triageMetrics, "realtime", inv.status.CPUs, false)
 		inv.perf = &s
 	}
 	// Round three: the host, the names of the alarms that concern the VM,

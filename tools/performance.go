@@ -104,14 +104,17 @@ type perfSummary struct {
 	by  map[string]metricOut
 }
 
-// queryPerf asks vCenter for every metric of entity over period.
-func queryPerf(ctx context.Context, vc perfAPI, entity vcenter.EntityRef, what, period string) (vcenter.PerfResult, error) {
+// queryPerf asks vCenter for metrics (all when nil) of entity over period.
+func queryPerf(ctx context.Context, vc perfAPI, entity vcenter.EntityRef, what, period string, metrics []metricDef) (vcenter.PerfResult, error) {
 	p, ok := periods[period]
 	if !ok {
 		return vcenter.PerfResult{}, argErrorf("period must be one of %s", strings.Join(periodNames, ", "))
 	}
-	counters := make([]string, len(perfMetrics))
-	for i, m := range perfMetrics {
+	if metrics == nil {
+		metrics = perfMetrics
+	}
+	counters := make([]string, len(metrics))
+	for i, m := range metrics {
 		counters[i] = m.counter
 	}
 	res, err := vc.QueryPerf(ctx, vcenter.PerfQuery{Entity: entity, Interval: p.interval, MaxSamples: p.maxSample, Counters: counters})
@@ -124,12 +127,15 @@ func queryPerf(ctx context.Context, vc perfAPI, entity vcenter.EntityRef, what, 
 	return res, nil
 }
 
-// summarisePerf turns a non-empty answer into the reported metrics. cpus
-// scales CPU ready to a per-vCPU figure.
-func summarisePerf(res vcenter.PerfResult, period string, cpus int, series bool) perfSummary {
+// summarisePerf turns a non-empty answer into the reported metrics (all
+// when nil). cpus scales CPU ready to a per-vCPU figure.
+func summarisePerf(res vcenter.PerfResult, metrics []metricDef, period string, cpus int, series bool) perfSummary {
+	if metrics == nil {
+		metrics = perfMetrics
+	}
 	sum := perfSummary{by: map[string]metricOut{}, out: perfSummaryOut{
 		Period: period, IntervalS: res.Interval, From: stamp(res.Times[0].Add(-time.Duration(res.Interval) * time.Second)),
-		To: stamp(res.Times[len(res.Times)-1]), Samples: len(res.Times), Metrics: make([]metricOut, 0, len(perfMetrics)),
+		To: stamp(res.Times[len(res.Times)-1]), Samples: len(res.Times), Metrics: make([]metricOut, 0, len(metrics)),
 	}}
 	step := (len(res.Times) + maxSeriesPoints - 1) / maxSeriesPoints
 	if series {
@@ -137,7 +143,7 @@ func summarisePerf(res vcenter.PerfResult, period string, cpus int, series bool)
 			sum.out.SeriesTimes = append(sum.out.SeriesTimes, stamp(res.Times[min(i+step, len(res.Times))-1]))
 		}
 	}
-	for _, m := range perfMetrics {
+	for _, m := range metrics {
 		values, ok := res.Series[m.counter]
 		if !ok {
 			sum.out.Unavailable = append(sum.out.Unavailable, unavailable(m, res, period))
@@ -288,14 +294,14 @@ func getVMPerformance(d Deps) Tool {
 			}
 			period := cmpOr(in.Period, "realtime")
 			what := label(vm.Name, vm.ID)
-			res, err := queryPerf(ctx, vc, vcenter.EntityRef{Kind: vcenter.KindVM, ID: vm.ID}, what, period)
+			res, err := queryPerf(ctx, vc, vcenter.EntityRef{Kind: vcenter.KindVM, ID: vm.ID}, what, period, nil)
 			if err != nil {
 				return nil, vmPerformanceOut{}, err
 			}
 			if len(res.Times) == 0 {
 				return nil, vmPerformanceOut{}, noSamples(ctx, vc, what, period, periods[period].interval, vm.PowerState == vcenter.PoweredOn)
 			}
-			s := summarisePerf(res, period, vm.CPUCount, in.Series)
+			s := summarisePerf(res, nil, period, vm.CPUCount, in.Series)
 			out := vmPerformanceOut{VM: vmRef{vm.ID, vm.Name}, perfSummaryOut: s.out}
 			out.Summary = fmt.Sprintf("%s, %s (%s): %s", what, period, periods[period].label, perfLine(s))
 			return nil, out, nil
@@ -364,7 +370,7 @@ func getHostPerformance(d Deps) Tool {
 				wg    sync.WaitGroup
 			)
 			wg.Go(func() { st, stErr = vc.HostStatus(ctx, host.ID) })
-			wg.Go(func() { res, pErr = queryPerf(ctx, vc, host, cmpOr(host.Name, host.ID), period) })
+			wg.Go(func() { res, pErr = queryPerf(ctx, vc, host, cmpOr(host.Name, host.ID), period, nil) })
 			wg.Wait()
 			if stErr != nil {
 				return nil, hostPerformanceOut{}, fail("read host "+host.ID, stErr, hostNext(stErr))
@@ -377,7 +383,7 @@ func getHostPerformance(d Deps) Tool {
 			if len(res.Times) == 0 {
 				return nil, hostPerformanceOut{}, noSamples(ctx, vc, what, period, periods[period].interval, st.ConnectionState == "connected")
 			}
-			result := summarisePerf(res, period, st.CPUCores, in.Series)
+			result := summarisePerf(res, nil, period, st.CPUCores, in.Series)
 			out := hostPerformanceOut{Host: vmRef{st.ID, st.Name}, ConnectionState: st.ConnectionState, Maintenance: st.Maintenance,
 				Hardware: strings.TrimSpace(st.Vendor + " " + st.Model), perfSummaryOut: result.out}
 			out.Now = capacityOut{CPUUsedMHz: st.CPUUsageMHz, CPUCapacityMHz: st.CPUCapacityMHz, MemUsedMB: st.MemoryUsageMB, MemTotalMB: st.MemoryBytes >> 20}
