@@ -46,16 +46,16 @@ type cachedAlarm struct {
 const alarmTTL = 10 * time.Minute
 
 type vimAlarmState struct {
-	Key                string    `json:"key"`
-	Entity             moRef     `json:"entity"`
-	Alarm              moRef     `json:"alarm"`
-	OverallStatus      string    `json:"overallStatus"`
-	Time               time.Time `json:"time"`
-	Acknowledged       bool      `json:"acknowledged"`
-	AcknowledgedByUser string    `json:"acknowledgedByUser"`
-	AcknowledgedTime   time.Time `json:"acknowledgedTime"`
-	EventKey           int64     `json:"eventKey"`
-	Disabled           bool      `json:"disabled"`
+	Key                string   `json:"key"`
+	Entity             moRef    `json:"entity"`
+	Alarm              moRef    `json:"alarm"`
+	OverallStatus      string   `json:"overallStatus"`
+	Time               vimStamp `json:"time"`
+	Acknowledged       bool     `json:"acknowledged"`
+	AcknowledgedByUser string   `json:"acknowledgedByUser"`
+	AcknowledgedTime   vimStamp `json:"acknowledgedTime"`
+	EventKey           int64    `json:"eventKey"`
+	Disabled           bool     `json:"disabled"`
 }
 
 // TriggeredAlarms reads on's triggeredAlarmState: the alarms triggered by
@@ -78,8 +78,8 @@ func (c *Client) TriggeredAlarms(ctx context.Context, on EntityRef) ([]AlarmStat
 			continue
 		}
 		out = append(out, AlarmState{
-			Key: sanitize(r.Key, 128), AlarmID: r.Alarm.Value, Entity: ent, Status: sanitize(r.OverallStatus, 16), Time: r.Time,
-			Acknowledged: r.Acknowledged, AcknowledgedBy: sanitize(r.AcknowledgedByUser, maxNameLen), AcknowledgedAt: r.AcknowledgedTime,
+			Key: sanitize(r.Key, 128), AlarmID: r.Alarm.Value, Entity: ent, Status: sanitize(r.OverallStatus, 16), Time: r.Time.Time,
+			Acknowledged: r.Acknowledged, AcknowledgedBy: sanitize(r.AcknowledgedByUser, maxNameLen), AcknowledgedAt: r.AcknowledgedTime.Time,
 			EventKey: r.EventKey, Disabled: r.Disabled,
 		})
 	}

@@ -86,14 +86,14 @@ func EventCategoryOf(typ string) string {
 }
 
 type vimEvent struct {
-	TypeName    string    `json:"_typeName"`
-	Key         int64     `json:"key"`
-	ChainID     int64     `json:"chainId"`
-	CreatedTime time.Time `json:"createdTime"`
-	UserName    string    `json:"userName"`
-	Message     string    `json:"fullFormattedMessage"`
-	EventTypeID string    `json:"eventTypeId"`
-	Severity    string    `json:"severity"`
+	TypeName    string   `json:"_typeName"`
+	Key         int64    `json:"key"`
+	ChainID     int64    `json:"chainId"`
+	CreatedTime vimStamp `json:"createdTime"`
+	UserName    string   `json:"userName"`
+	Message     string   `json:"fullFormattedMessage"`
+	EventTypeID string   `json:"eventTypeId"`
+	Severity    string   `json:"severity"`
 	Datacenter  *struct {
 		Name string `json:"name"`
 		Ref  moRef  `json:"datacenter"`
@@ -137,7 +137,7 @@ func (e *vimEvent) event() Event {
 	name := func(n string, r moRef) EntityName {
 		return EntityName{ID: sanitize(r.Value, maxIDLen), Name: sanitize(n, maxNameLen)}
 	}
-	ev := Event{Key: e.Key, ChainID: e.ChainID, Time: e.CreatedTime, Type: sanitize(e.TypeName, 96),
+	ev := Event{Key: e.Key, ChainID: e.ChainID, Time: e.CreatedTime.Time, Type: sanitize(e.TypeName, 96),
 		Severity: sanitize(e.Severity, 16), Message: sanitize(e.Message, maxMessageLen), User: sanitize(e.UserName, maxNameLen),
 		From: sanitize(e.From, 16), To: sanitize(e.To, 16)}
 	if e.EventTypeID != "" {

@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -243,4 +244,32 @@ func (c *Client) EntityNames(ctx context.Context, refs []EntityRef) map[string]s
 	}
 	wg.Wait()
 	return out
+}
+
+// vimStamp is a vim25 xsd:dateTime in an observability answer. It decodes
+// like time.Time but fails without quoting the value: time.Time's own
+// error repeats vCenter's bytes, control characters included, into the
+// error text (found by FuzzObservabilityResponse).
+type vimStamp struct{ time.Time }
+
+// UnmarshalJSON reads an RFC 3339 string; null or "" is the zero time.
+func (t *vimStamp) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("a time stamp is not a string")
+	}
+	if s == "" {
+		t.Time = time.Time{}
+		return nil
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return errors.New("unreadable time stamp")
+	}
+	t.Time = v
+	return nil
 }

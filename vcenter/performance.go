@@ -193,8 +193,8 @@ func (c *Client) QueryPerf(ctx context.Context, q PerfQuery) (PerfResult, error)
 	var answer []struct {
 		Entity     moRef `json:"entity"`
 		SampleInfo []struct {
-			Timestamp time.Time `json:"timestamp"`
-			Interval  int       `json:"interval"`
+			Timestamp vimStamp `json:"timestamp"`
+			Interval  int      `json:"interval"`
 		} `json:"sampleInfo"`
 		Value []struct {
 			ID struct {
@@ -219,9 +219,9 @@ func (c *Client) QueryPerf(ctx context.Context, q PerfQuery) (PerfResult, error)
 		for i := range order {
 			order[i] = i
 		}
-		slices.SortStableFunc(order, func(x, y int) int { return a.SampleInfo[x].Timestamp.Compare(a.SampleInfo[y].Timestamp) })
+		slices.SortStableFunc(order, func(x, y int) int { return a.SampleInfo[x].Timestamp.Compare(a.SampleInfo[y].Timestamp.Time) })
 		for _, i := range order {
-			res.Times = append(res.Times, a.SampleInfo[i].Timestamp)
+			res.Times = append(res.Times, a.SampleInfo[i].Timestamp.Time)
 			if res.Interval == 0 {
 				res.Interval = a.SampleInfo[i].Interval
 			}

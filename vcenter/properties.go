@@ -39,10 +39,10 @@ type VMStatus struct {
 
 type vimVMSummary struct {
 	Runtime struct {
-		Host        *moRef    `json:"host"`
-		PowerState  string    `json:"powerState"`
-		BootTime    time.Time `json:"bootTime"`
-		MaxCPUUsage int64     `json:"maxCpuUsage"`
+		Host        *moRef   `json:"host"`
+		PowerState  string   `json:"powerState"`
+		BootTime    vimStamp `json:"bootTime"`
+		MaxCPUUsage int64    `json:"maxCpuUsage"`
 	} `json:"runtime"`
 	Guest struct {
 		ToolsStatus        string `json:"toolsStatus"`
@@ -79,7 +79,7 @@ func (c *Client) VMStatus(ctx context.Context, vm string) (VMStatus, error) {
 	}
 	out := VMStatus{
 		ID: vm, Name: sanitize(s.Config.Name, maxNameLen), Power: vimPowerState(s.Runtime.PowerState),
-		BootTime: s.Runtime.BootTime, CPUs: s.Config.NumCPU, MemoryMiB: s.Config.MemorySizeMB,
+		BootTime: s.Runtime.BootTime.Time, CPUs: s.Config.NumCPU, MemoryMiB: s.Config.MemorySizeMB,
 		OverallStatus: sanitize(s.OverallStatus, 16), ToolsStatus: sanitize(s.Guest.ToolsStatus, 32),
 		ToolsRunning: s.Guest.ToolsRunningStatus == "guestToolsRunning", Heartbeat: sanitize(s.QuickStats.GuestHeartbeatStatus, 16),
 		UptimeSeconds: s.QuickStats.UptimeSeconds, GuestOS: sanitize(s.Guest.GuestFullName, 128),
@@ -124,10 +124,10 @@ type vimHostSummary struct {
 		NumCPUCores int    `json:"numCpuCores"`
 	} `json:"hardware"`
 	Runtime struct {
-		ConnectionState   string    `json:"connectionState"`
-		PowerState        string    `json:"powerState"`
-		InMaintenanceMode bool      `json:"inMaintenanceMode"`
-		BootTime          time.Time `json:"bootTime"`
+		ConnectionState   string   `json:"connectionState"`
+		PowerState        string   `json:"powerState"`
+		InMaintenanceMode bool     `json:"inMaintenanceMode"`
+		BootTime          vimStamp `json:"bootTime"`
 	} `json:"runtime"`
 	Config struct {
 		Name string `json:"name"`
@@ -152,7 +152,7 @@ func (c *Client) HostStatus(ctx context.Context, host string) (HostStatus, error
 	return HostStatus{
 		ID: host, Name: sanitize(s.Config.Name, maxNameLen),
 		ConnectionState: sanitize(s.Runtime.ConnectionState, 32), PowerState: sanitize(s.Runtime.PowerState, 32),
-		Maintenance: s.Runtime.InMaintenanceMode, BootTime: s.Runtime.BootTime, OverallStatus: sanitize(s.OverallStatus, 16),
+		Maintenance: s.Runtime.InMaintenanceMode, BootTime: s.Runtime.BootTime.Time, OverallStatus: sanitize(s.OverallStatus, 16),
 		Vendor: sanitize(s.Hardware.Vendor, 64), Model: sanitize(s.Hardware.Model, 64), CPUModel: sanitize(s.Hardware.CPUModel, 128),
 		CPUCores: s.Hardware.NumCPUCores, CPUCapacityMHz: s.Hardware.CPUMhz * int64(s.Hardware.NumCPUCores), MemoryBytes: s.Hardware.MemorySize,
 		CPUUsageMHz: s.QuickStats.OverallCPUUsage, MemoryUsageMB: s.QuickStats.OverallMemoryUsage, UptimeSeconds: s.QuickStats.Uptime,

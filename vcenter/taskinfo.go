@@ -46,9 +46,9 @@ type vimTaskDetails struct {
 		TypeName string `json:"_typeName"`
 		UserName string `json:"userName"`
 	} `json:"reason"`
-	QueueTime    time.Time `json:"queueTime"`
-	StartTime    time.Time `json:"startTime"`
-	CompleteTime time.Time `json:"completeTime"`
+	QueueTime    vimStamp  `json:"queueTime"`
+	StartTime    vimStamp  `json:"startTime"`
+	CompleteTime vimStamp  `json:"completeTime"`
 	Result       *moRef    `json:"result"`
 	Error        *vimFault `json:"error"`
 	EventChainID int64     `json:"eventChainId"`
@@ -68,7 +68,7 @@ func (c *Client) GetTaskDetails(ctx context.Context, task string) (TaskDetails, 
 		ID: task, Name: sanitize(info.Name, 128), DescriptionID: sanitize(info.DescriptionID, 128),
 		State: TaskState(sanitize(info.State, 16)), Progress: info.Progress, Cancelled: info.Cancelled, Cancelable: info.Cancelable,
 		User: sanitize(info.Reason.UserName, maxNameLen), Reason: sanitize(info.Reason.TypeName, 64),
-		Queued: info.QueueTime, Started: info.StartTime, Completed: info.CompleteTime, EventChainID: info.EventChainID,
+		Queued: info.QueueTime.Time, Started: info.StartTime.Time, Completed: info.CompleteTime.Time, EventChainID: info.EventChainID,
 	}
 	if info.Entity != nil {
 		if e, ok := entityOf(*info.Entity); ok {
