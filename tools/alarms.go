@@ -120,7 +120,7 @@ func listAlarms(d Deps) Tool {
 			if err != nil {
 				return nil, err
 			}
-			on := vcenter.EntityRef{}
+			var on vcenter.EntityRef
 			if ent != nil {
 				on = *ent
 			} else if on, err = vc.RootFolder(ctx); err != nil {

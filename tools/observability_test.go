@@ -624,7 +624,7 @@ func TestPrompts(t *testing.T) {
 				t.Errorf("%s names %s: in text %v, enabled %v", p.def.Name, tool, strings.Contains(text, tool), enabled[tool])
 			}
 		}
-		for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z') }) {
+		for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r != '_' && (r < 'a' || r > 'z') }) {
 			if strings.Contains(w, "_") && !enabled[w] && !slices.Contains([]string{"vm_id", "vm_name", "next"}, w) {
 				t.Errorf("%s names %q, which is no enabled tool", p.def.Name, w)
 			}

@@ -172,9 +172,10 @@ func (h *history) alarm(systemName, entity string, from, to string, at time.Time
 	name := h.inv.nameOf(entity)
 	e := &event{typeName: "AlarmStatusChangedEvent", category: "info", created: at,
 		message: fmt.Sprintf("Alarm '%s' on %s changed from %s to %s", a.name, name, capital(from), capital(to))}
-	if to == "red" {
+	switch to {
+	case "red":
 		e.category = "error"
-	} else if to == "yellow" {
+	case "yellow":
 		e.category = "warning"
 	}
 	e.extra = map[string]any{

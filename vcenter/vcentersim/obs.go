@@ -52,7 +52,7 @@ func noise(id string, parts ...int64) float64 {
 	_, _ = h.Write([]byte(id))
 	x := h.Sum64()
 	for _, p := range parts {
-		x ^= uint64(p) + 0x9e3779b97f4a7c15 + (x << 6) + (x >> 2)
+		x ^= uint64(p) + 0x9e3779b97f4a7c15 + (x << 6) + (x >> 2) //nolint:gosec // G115: a hash; wrapping is the point
 		// splitmix64 finaliser
 		x ^= x >> 30
 		x *= 0xbf58476d1ce4e5b9
@@ -68,7 +68,7 @@ func noise(id string, parts ...int64) float64 {
 func uuidOf(name string) string {
 	a := uint64(noise(name, 1) * (1 << 53))
 	b := uint64(noise(name, 2) * (1 << 53))
-	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", uint32(a), uint16(a>>32), uint16(b)&0xfff, 0x8000|uint16(b>>16)&0x3fff, (a^b)&0xffffffffffff)
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a&0xffffffff, (a>>32)&0xffff, b&0xfff, 0x8000|(b>>16)&0x3fff, (a^b)&0xffffffffffff)
 }
 
 // vimType is the vim25 type of an inventory id, "" when unknown.

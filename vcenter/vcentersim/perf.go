@@ -126,7 +126,6 @@ type perfEntity struct {
 	cpus     int     // vCPUs, or host cores
 	memKB    float64 // configured memory, or host memory
 	capacity float64 // MHz
-	devices  []string
 }
 
 // perfEntityOf returns the entity for a MoRef and whether it has samples
