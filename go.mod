@@ -2,6 +2,8 @@ module github.com/vsphere-mcp-pro/vsphere-mcp-pro
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/getkin/kin-openapi v0.153.0

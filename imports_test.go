@@ -22,8 +22,8 @@ func TestImportDirections(t *testing.T) {
 		why     string
 	}{
 		"vcenter": {
-			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog"},
-			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit",
+			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", module + "/redact"},
+			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit (it shares the process's one scrubber)",
 		},
 		"vcenter/vcentersim": {
 			nil,
@@ -34,20 +34,24 @@ func TestImportDirections(t *testing.T) {
 			"policy makes pure decisions: no HTTP, no vCenter, no MCP, no audit",
 		},
 		"audit": {
-			[]string{"golang.org/x/sys/windows"},
+			[]string{"golang.org/x/sys/windows", module + "/redact"},
 			"audit records and knows nothing of MCP, HTTP, vCenter or policy",
+		},
+		"redact": {
+			nil,
+			"redact owns the process's secrets and removing them from text; every package may use it, so it imports only the standard library",
 		},
 		"doctor": {
 			[]string{module + "/vcenter", module + "/policy", module + "/audit"},
 			"doctor diagnoses through vcenter, policy and audit and knows nothing of MCP",
 		},
 		"config": {
-			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy"},
+			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy", module + "/audit"},
 			"config reads the command line and the environment with the parsers of the packages that own each format; it knows nothing of MCP",
 		},
 		"tools": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/google/jsonschema-go", "github.com/rs/zerolog",
-				module + "/vcenter", module + "/policy", module + "/audit"},
+				module + "/vcenter", module + "/policy", module + "/audit", module + "/redact"},
 			"tools is the catalogue and the MCP adapter over vcenter, policy and audit; it does not reach the simulator, the transports or main's configuration",
 		},
 		"tools/transport": {
@@ -82,7 +86,7 @@ func TestImportDirections(t *testing.T) {
 		}
 		for _, imp := range pkg.Imports {
 			if isStdlib(imp) {
-				if strings.HasPrefix(dir, "policy") || strings.HasPrefix(dir, "audit") {
+				if strings.HasPrefix(dir, "policy") || strings.HasPrefix(dir, "audit") || dir == "redact" {
 					if imp == "net/http" || strings.HasPrefix(imp, "net/http/") {
 						t.Errorf("%s imports %s: %s", dir, imp, rule.why)
 					}

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +30,7 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/doctor"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools/transport"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
@@ -67,21 +70,17 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprint(stdout, config.Usage)
 		return exitOK
 	case "version":
-		fmt.Fprintln(stdout, config.VersionLine(version, commit, date))
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	case "audit":
 		return runAudit(cfg, stdout, stderr)
 	}
-	log := zerolog.New(stderr).Level(cfg.Level).With().Timestamp().Logger()
-	if cfg.LogFile != "" {
-		f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			fmt.Fprintf(stderr, "vsphere-mcp-pro: LOG_FILE=%s: %v\n", cfg.LogFile, err)
-			return exitUsage
-		}
-		defer f.Close()
-		log = zerolog.New(f).Level(cfg.Level).With().Timestamp().Logger()
+	log, closeLog, err := cfg.Logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: %v\n", err)
+		return exitUsage
 	}
+	defer closeLog()
 	if cfg.Name == "doctor" {
 		return runDoctor(ctx, cfg, problems, stdout, stderr)
 	}
@@ -103,7 +102,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitCode(stderr, a.http.ListenAndServe(ctx), false)
 	}
 	log.Info().Str("version", version).Str("vcenter", a.pool.Default()).Str("role", a.ident.Role).Msg("serving MCP on stdio")
-	err := a.server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
+	err = a.server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		log.Error().Err(err).Msg("MCP session ended")
 	}
@@ -134,7 +133,12 @@ type app struct {
 func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, problems config.Problems) {
 	a := &app{cfg: cfg, log: log}
 	fail := func(err error) { problems = append(problems, asProblems(err)...) }
+	// Security: one scrubber for the process; the vCenter client adds the
+	// credentials and session tokens to it, and results, errors, logs and
+	// audit lines all pass through it.
+	scrub := redact.New(string(cfg.Token))
 	vcfg := cfg.VCenter(log)
+	vcfg.Scrub = scrub
 	if cfg.Simulate {
 		a.sim = vcentersim.NewServer(vcentersim.Options{})
 		vcfg.Host, vcfg.User, vcfg.Password, vcfg.Insecure = a.sim.Host(), a.sim.User(), a.sim.Password(), false
@@ -153,10 +157,9 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		fail(err)
 		return a, problems
 	}
-	scrub := audit.NewScrubber(vcfg.Password, string(cfg.Token))
 	if cfg.AuditLogPath == "" {
-		a.audit = audit.New(stderr, audit.WithScrubber(scrub))
-	} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub)); err != nil {
+		a.audit = audit.New(stderr, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey))
+	} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey)); err != nil {
 		fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
 	}
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
@@ -256,46 +259,40 @@ func runDoctor(ctx context.Context, cfg config.Config, problems error, stdout, s
 			return a.pol.Describe(a.ident), nil
 		}
 	}
-	fmt.Fprintf(stdout, "%s\n", config.VersionLine(version, commit, date))
-	if doctor.Print(stdout, doctor.Run(ctx, s)) {
-		fmt.Fprintln(stdout, "\nall checks passed")
-		return exitOK
-	}
-	fmt.Fprintln(stdout, "\nsome checks failed: fix the lines marked ✘ (or skipped) and run doctor again")
-	return exitFailed
+	fmt.Fprintf(stdout, "%s\n", versionLine())
+	return exitCode(stderr, nil, !doctor.Print(stdout, doctor.Run(ctx, s)))
 }
 
-// runAudit runs `audit verify [--key FILE] LOG`: it checks an audit log's
-// chain and needs no other configuration. Exit 0 when intact, 1 when broken
-// or unreadable, 2 on a usage error or a file that cannot be opened.
+// runAudit runs `audit verify [--key FILE] LOG...`: it checks the chain of an
+// audit log (and of its rotated predecessors, oldest first) and needs no other
+// configuration. Exit 0 when it passes, 1 when broken, 2 on a usage error or
+// an unreadable file or key.
 func runAudit(cfg config.Config, stdout, stderr io.Writer) int {
-	const use = "usage: vsphere-mcp-pro audit verify [--key FILE] LOG"
-	if len(cfg.Args) != 2 || cfg.Args[0] != "verify" {
-		fmt.Fprintln(stderr, use)
-		return exitUsage
+	var opts audit.VerifyOptions
+	if cfg.KeyFile != "" {
+		key, err := audit.LoadKey(cfg.KeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify --key %s: %v\n", cfg.KeyFile, err)
+			return exitUsage
+		}
+		opts.Key = key
 	}
-	path := cfg.Args[1]
-	f, err := os.Open(path)
+	rep, err := audit.VerifyFiles(cfg.Args[1:], opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify: %v\n%s\n", err, use)
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify: %v\n", err)
 		return exitUsage
 	}
-	defer f.Close()
-	rep, err := audit.Verify(f)
-	switch {
-	case err != nil:
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: audit verify %s: %v\n", path, err)
+	fmt.Fprint(stdout, rep.Summary(strings.Join(cfg.Args[1:], ", ")))
+	if !rep.OK() {
 		return exitFailed
-	case !rep.Intact:
-		fmt.Fprintf(stdout, "%s: BROKEN at %s\n(%d lines read; the chain is intact before that line)\n", path, rep.First, rep.Lines)
-		return exitFailed
-	case rep.Lines == 0:
-		fmt.Fprintf(stdout, "%s: OK, empty\n", path)
-		return exitOK
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d lines, chain intact\nlast hash %s\n(keep this hash elsewhere: lines removed from the end leave an intact chain, but change it)\n",
-		path, rep.Lines, rep.LastHash)
 	return exitOK
+}
+
+// versionLine is what `version` and `--version` print (see config.DescribeBuild).
+func versionLine() string {
+	bi, _ := debug.ReadBuildInfo()
+	return config.DescribeBuild(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
 // exitCode prints err and maps the outcome to an exit code: 2 for a usage

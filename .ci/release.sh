@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Release check: the goreleaser configuration is valid with no warning, a
-# snapshot build works offline, the binary carries the injected version, and
-# mcpb/manifest.json packs with that binary into a valid Claude Desktop bundle
-# whose MCP Registry entry (server.json) can be stamped with its SHA-256.
+# Release check: the goreleaser configuration is valid with no warning; a
+# snapshot release (everything but publishing) builds every archive and the
+# ONE Claude Desktop bundle for all platforms (.ci/mcpb-pack.sh, run by
+# goreleaser); the binaries carry the injected version and go1.26.10; the
+# bundle validates, packs, unpacks with the reference CLI and passes the
+# inspection of TestReleaseBundle (universal macOS binary, Linux launcher
+# and binaries, Windows binary, a real start on this machine); and
+# dist/server.json, stamped with the bundle's URL and SHA-256, follows the
+# MCP Registry's schema and rules.
 #
 # Usage: .ci/release.sh            (from anywhere in the repository)
-# Needs: go, git; node + npm for the bundle step (skipped with SKIP_MCPB=1).
+# Needs: go, git; node + npm for the bundle (SKIP_MCPB=1 skips it).
 # Tools are cached in ${XDG_CACHE_HOME:-$HOME/.cache}/vsphere-mcp-pro-ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GORELEASER_VERSION=v2.15.1 # newer releases need go >= 1.27.1 (see go-stack.md)
-MCPB_VERSION=2.1.2         # @anthropic-ai/mcpb, the bundle format's reference CLI
+MCPB_VERSION=2.1.2         # @anthropic-ai/mcpb, as in .ci/mcpb-pack.sh
+RELEASE_GO=go1.26.10       # .goreleaser.yaml builds with it (GOTOOLCHAIN)
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vsphere-mcp-pro-ci"
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -33,6 +39,14 @@ install_go_tool() {
 	fi
 }
 
+step "go.mod: toolchain $RELEASE_GO"
+# The toolchain line makes `go install …@vX.Y.Z` (GOTOOLCHAIN=auto, the
+# default) build with $RELEASE_GO; goreleaser sets it explicitly because
+# CI machines may say GOTOOLCHAIN=local, which ignores the line.
+grep -qx "toolchain $RELEASE_GO" go.mod || fail "go.mod has no \"toolchain $RELEASE_GO\" line"
+grep -q "GOTOOLCHAIN=$RELEASE_GO" .goreleaser.yaml || fail ".goreleaser.yaml does not build with GOTOOLCHAIN=$RELEASE_GO"
+echo "go.mod and .goreleaser.yaml agree on $RELEASE_GO"
+
 step "goreleaser $GORELEASER_VERSION"
 gr_dir="$CACHE/goreleaser-$GORELEASER_VERSION"
 install_go_tool "$gr_dir" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
@@ -52,7 +66,7 @@ if [ "$check_rc" -ne 0 ] || printf '%s\n' "$check_out" | grep -Eiq 'deprecat|war
 	fail "goreleaser check reported a problem (exit $check_rc)"
 fi
 
-step "goreleaser build --snapshot --clean --single-target"
+step "goreleaser release --snapshot --clean --skip=publish"
 # goreleaser reads the commit only when the repository has a remote (git
 # ls-remote --get-url); a CI checkout without one would build commit "none".
 # Give it the project's URL through git's environment configuration, which
@@ -62,97 +76,94 @@ if ! git ls-remote --get-url >/dev/null 2>&1; then
 	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url \
 		GIT_CONFIG_VALUE_0=https://github.com/vsphere-mcp-pro/vsphere-mcp-pro.git
 fi
+skip=publish
+if [ "${SKIP_MCPB:-}" = 1 ]; then
+	skip=publish,post-hooks # the bundle is packed by a post hook
+fi
 start=$(date +%s)
-"$goreleaser" build --snapshot --clean --single-target
-echo "snapshot build took $(($(date +%s) - start))s"
+"$goreleaser" release --snapshot --clean --skip="$skip"
+echo "snapshot release took $(($(date +%s) - start))s"
 
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$2"; }
 version=$(json_field version dist/metadata.json)
 commit=$(json_field commit dist/metadata.json)
 if [ -z "$version" ] || [ -z "$commit" ]; then fail "dist/metadata.json has no version or commit"; fi
-bin=$(find dist -type f \( -name vsphere-mcp-pro -o -name vsphere-mcp-pro.exe \) -path 'dist/vsphere-mcp-pro_*' | head -n 1)
-[ -n "$bin" ] || fail "no binary under dist/"
+host="$(go env GOOS)_$(go env GOARCH)"
+bin=$(find dist -type f \( -name vsphere-mcp-pro -o -name vsphere-mcp-pro.exe \) -path "dist/vsphere-mcp-pro_${host}*" | head -n 1)
+[ -n "$bin" ] || fail "no $host binary under dist/"
 echo "snapshot $version (commit $commit): $bin"
+for a in darwin_amd64 darwin_arm64 linux_amd64 linux_arm64; do
+	[ -f "dist/vsphere-mcp-pro_${version}_$a.tar.gz" ] || fail "no archive for $a"
+done
+for a in windows_amd64 windows_arm64; do
+	[ -f "dist/vsphere-mcp-pro_${version}_$a.zip" ] || fail "no archive for $a"
+done
+# (listed first: grep -q would stop reading, and pipefail would fail on tar's SIGPIPE)
+listing=$(tar -tzf "dist/vsphere-mcp-pro_${version}_linux_amd64.tar.gz")
+for f in README.md CHANGELOG.md LICENSE docs/vcenter-api.md docs/clients/claude-desktop.md; do
+	printf '%s\n' "$listing" | grep -qx "$f" || fail "the linux_amd64 archive lacks $f"
+done
+echo "archives: darwin, linux (amd64, arm64), windows (amd64, arm64), with README, CHANGELOG and docs/"
 
 step "the binary carries the injected version"
 line=$("$bin" version)
 echo "$line"
 case "$line" in
-*"vsphere-mcp-pro $version (commit $commit, go1.26.10,"*) ;;
-*) fail "version line does not show version $version, commit $commit and go1.26.10" ;;
+*"vsphere-mcp-pro $version (commit $commit, $RELEASE_GO,"*) ;;
+*) fail "version line does not show version $version, commit $commit and $RELEASE_GO" ;;
 esac
 [ "$("$bin" --version)" = "$line" ] || fail "--version differs from version"
 buildinfo=$(go version -m "$bin")
-for want in "$bin: go1.26.10" "build	-trimpath=true" "build	CGO_ENABLED=0"; do
+for want in "$bin: $RELEASE_GO" "build	-trimpath=true" "build	CGO_ENABLED=0"; do
 	printf '%s\n' "$buildinfo" | grep -qF -- "$want" || fail "go version -m: missing \"$want\""
 done
 # -trimpath keeps -ldflags out of the build info; -s shows as no symbol table.
 nm_out=$(go tool nm "$bin" 2>&1 || true)
 case "$nm_out" in *"no symbol"*) ;; *) fail "$bin has a symbol table: -s was not applied" ;; esac
-echo "build info: go1.26.10, -trimpath, CGO_ENABLED=0, stripped (-s -w)"
+echo "build info: $RELEASE_GO, -trimpath, CGO_ENABLED=0, stripped (-s -w)"
 
 if [ "${SKIP_MCPB:-}" = 1 ]; then
 	echo "SKIP_MCPB=1: bundle step skipped"
 	exit 0
 fi
 
-step "Claude Desktop bundle: mcpb $MCPB_VERSION validate, pack, info"
+step "Claude Desktop bundle: one for every platform"
+bundle="dist/vsphere-mcp-pro_${version}.mcpb"
+[ -f "$bundle" ] || fail "$bundle is missing: .ci/mcpb-pack.sh did not run"
+[ -f dist/server.json ] || fail "dist/server.json is missing: .ci/mcpb-pack.sh did not run"
+grep -q " $(basename "$bundle")\$" dist/checksums.txt || fail "checksums.txt does not list $(basename "$bundle")"
 npm_dir="$CACHE/npm-mcpb-$MCPB_VERSION"
-if [ ! -x "$npm_dir/node_modules/.bin/mcpb" ]; then
-	echo "installing @anthropic-ai/mcpb@$MCPB_VERSION into $npm_dir"
-	mkdir -p "$npm_dir"
-	HOME="$npm_dir" npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error --no-update-notifier \
-		"@anthropic-ai/mcpb@$MCPB_VERSION"
-fi
 mcpb() { HOME="$npm_dir" node "$npm_dir/node_modules/.bin/mcpb" "$@"; }
 mcpb validate mcpb/manifest.json
-
-# Stage what the bundle holds: the manifest stamped with the snapshot
-# version, the binary at the manifest's entry point and the licence.
-stage=dist/mcpb-stage
-rm -rf "$stage" && mkdir -p "$stage/server"
-entry=$(VERSION="$version" node -e '
-	const fs = require("fs");
-	const m = JSON.parse(fs.readFileSync("mcpb/manifest.json", "utf8"));
-	m.version = process.env.VERSION;
-	fs.writeFileSync(process.argv[1], JSON.stringify(m, null, 2) + "\n");
-	process.stdout.write(m.server.entry_point);
-' "$stage/manifest.json")
-[ -n "$entry" ] || fail "mcpb/manifest.json has no server.entry_point"
-case "$bin" in *.exe) cp "$bin" "$stage/$entry.exe" ;; *) cp "$bin" "$stage/$entry" ;; esac
-cp LICENSE "$stage/"
-goos_arch=$(basename "$(dirname "$bin")" | sed 's/^vsphere-mcp-pro_//')
-bundle="dist/vsphere-mcp-pro_${version}_${goos_arch}.mcpb"
-mcpb pack "$stage" "$bundle"
 mcpb info "$bundle"
-# The packed binary must still be executable and be this build.
+# Unpacked by the reference CLI, as a client installs it: every platform's
+# file is there with its mode.
 unpacked=$(mktemp -d)
 trap 'rm -rf "$unpacked"' EXIT
-unzip -q "$bundle" -d "$unpacked"
-[ -x "$unpacked/$entry" ] || fail "$bundle: $entry is missing or not executable"
-[ "$("$unpacked/$entry" version)" = "$line" ] || fail "the bundled binary is not the snapshot binary"
-echo "bundle ok: $bundle"
+mcpb unpack "$bundle" "$unpacked" >/dev/null
+mcpb validate "$unpacked/manifest.json"
+for f in server/darwin/vsphere-mcp-pro server/linux/vsphere-mcp-pro server/linux/amd64/vsphere-mcp-pro \
+	server/linux/arm64/vsphere-mcp-pro server/win32/vsphere-mcp-pro.exe; do
+	[ -f "$unpacked/$f" ] || fail "$bundle: $f is missing"
+	case "$f" in *.exe) ;; *) [ -x "$unpacked/$f" ] || fail "$bundle: $f is not executable after mcpb unpack" ;; esac
+done
+(cd "$unpacked" && find . -type f | sort | xargs ls -l)
+size=$(wc -c <"$bundle" | tr -d ' ')
+echo "bundle $bundle: $size bytes ($((size / 1048576)) MiB), unpacked $(du -sm "$unpacked" | cut -f1) MiB"
 
-step "server.json stamped for this bundle"
-# A release publishes server.json with the bundle's URL and SHA-256, which
-# exist only once the bundle is built; the repository's copy has no hash, so
-# publishing it unstamped fails instead of sending a wrong one to clients.
-sha=$(sha256sum "$bundle" | cut -d' ' -f1)
-# shellcheck disable=SC2016 # ${…} below is a JavaScript template literal
-VERSION="$version" SHA="$sha" ASSET="$(basename "$bundle")" node -e '
-	const fs = require("fs");
-	const s = JSON.parse(fs.readFileSync("server.json", "utf8"));
-	const v = process.env.VERSION, base = s.repository.url, old = s.version;
-	s.version = v;
-	// install hints in _meta name the release too (go install …@vX, releases/tag/vX)
-	s._meta = JSON.parse(JSON.stringify(s._meta || {}).split(`v${old}`).join(`v${v}`));
-	const p = s.packages.find((p) => p.registryType === "mcpb");
-	p.version = v;
-	p.identifier = `${base}/releases/download/v${v}/${process.env.ASSET}`;
-	p.fileSha256 = process.env.SHA;
-	fs.writeFileSync("dist/server.json", JSON.stringify(s, null, 2) + "\n");
-'
-grep -q "\"fileSha256\": \"$sha\"" dist/server.json || fail "could not stamp fileSha256"
-echo "dist/server.json: version $version, $(basename "$bundle"), fileSha256 $sha"
+step "inspect the bundle and dist/server.json (TestReleaseBundle)"
+out="$unpacked/test.txt"
+if ! MCPB_BUNDLE="$bundle" RELEASE_SERVER_JSON=dist/server.json RELEASE_VERSION="$version" \
+	go test -count=1 -run '^TestReleaseBundle$' -v . >"$out" 2>&1; then
+	cat "$out" >&2
+	fail "TestReleaseBundle failed"
+fi
+grep -E '^(--- |    --- )' "$out"
+grep -q '^--- PASS: TestReleaseBundle' "$out" || fail "TestReleaseBundle did not run (skipped?)"
+if grep -q -- '--- SKIP' "$out"; then
+	cat "$out" >&2
+	fail "part of TestReleaseBundle was skipped"
+fi
+echo "dist/server.json: version $version, $(basename "$bundle"), fileSha256 $(sha256sum "$bundle" | cut -d' ' -f1)"
 
 printf '\nrelease check passed\n'

@@ -17,6 +17,9 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
+// testKey is the chain key of the tests (41 bytes).
+var testKey = []byte("0123456789abcdef0123456789abcdef-test-key")
+
 // fixedClock makes l's headers and default timestamps deterministic.
 func fixedClock(l *Log) *Log {
 	l.now = func() time.Time { return t0 }
@@ -41,7 +44,7 @@ func sampleRecord() *Record {
 	}
 }
 
-const wantHeader = `{"audit_header":1,"created":"2026-11-24T12:00:00Z","seq":0,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}`
+const wantHeader = `{"audit_header":2,"created":"2026-11-24T12:00:00Z","seq":0,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}`
 
 func TestAppendLineShape(t *testing.T) {
 	var buf bytes.Buffer
@@ -94,7 +97,9 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestOneWritePerLine(t *testing.T) {
+// TestOneWritePerAppend checks that each append is one write of whole lines:
+// the first carries the header and the record, each later one a record.
+func TestOneWritePerAppend(t *testing.T) {
 	w := new(countingWriter)
 	l := New(w)
 	const n = 5
@@ -103,12 +108,21 @@ func TestOneWritePerLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(w.writes) != n+1 {
-		t.Fatalf("%d appends made %d writes, want %d (header + one per record)", n, len(w.writes), n+1)
+	if len(w.writes) != n {
+		t.Fatalf("%d appends made %d writes, want %d", n, len(w.writes), n)
 	}
 	for i, p := range w.writes {
-		if strings.Count(p, "\n") != 1 || !strings.HasSuffix(p, "\n") || !json.Valid([]byte(p)) {
-			t.Errorf("write %d = %q, want one complete JSON line", i+1, p)
+		want := 1
+		if i == 0 {
+			want = 2
+		}
+		if strings.Count(p, "\n") != want || !strings.HasSuffix(p, "\n") {
+			t.Errorf("write %d = %q, want %d complete line(s)", i+1, p, want)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(p, "\n"), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("write %d has a line that is not JSON: %q", i+1, line)
+			}
 		}
 	}
 }
@@ -189,7 +203,7 @@ func TestOpenRefusesSharedModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := Open(path)
-		want := fmt.Sprintf("audit log %s: mode %04o lets group or others access it; run: chmod 600 %s", path, perm, path)
+		want := fmt.Sprintf("audit log: %s: mode %04o lets group or others access it; run: chmod 600 %s (a log rotator must create it with mode 0600)", path, perm, path)
 		if err == nil || err.Error() != want {
 			t.Errorf("Open(mode %04o) error:\n got %v\nwant %s", perm, err, want)
 		}
@@ -201,7 +215,7 @@ func TestOpenRefusesNonRegular(t *testing.T) {
 		t.Skip("no /dev/null")
 	}
 	_, err := Open("/dev/null")
-	if want := "audit log /dev/null: not a regular file"; err == nil || err.Error() != want {
+	if want := "audit log: /dev/null: not a regular file"; err == nil || err.Error() != want {
 		t.Errorf("Open(/dev/null) error = %v, want %s", err, want)
 	}
 }
@@ -267,14 +281,17 @@ func assertIntact(t *testing.T, path string, lines int) Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Intact || rep.Lines != lines {
-		t.Errorf("Verify(%s) = %d lines, intact %v, first problem %v; want %d lines, intact", path, rep.Lines, rep.Intact, rep.First, lines)
+	if !rep.Intact || rep.Lines != lines || len(rep.Problems) != 0 {
+		t.Errorf("Verify(%s) = %d lines, intact %v, problems %v; want %d lines, no problem", path, rep.Lines, rep.Intact, rep.Problems, lines)
 	}
 	return rep
 }
 
 // TestTornLineIsEnded checks that a record appended after a torn last line (a
-// writer that died mid-write) stays whole, and that Verify points at the torn line.
+// writer that died mid-write) stays whole and chains to the last record
+// before the torn line, and that Verify names the torn line and finds the
+// chain intact around it. The first release chained to the torn line and
+// restarted seq at 1, and Verify stopped at the torn line.
 func TestTornLineIsEnded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	l, err := Open(path)
@@ -286,32 +303,49 @@ func TestTornLineIsEnded(t *testing.T) {
 	if err := l.Append(sampleRecord()); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(`{"ts":"2026-11-24T`); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if err := l.Append(sampleRecord()); err != nil {
-		t.Fatal(err)
+	appendRaw(t, path, `{"ts":"2026-11-24T`)
+	for range 2 {
+		if err := l.Append(sampleRecord()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 4 || !json.Valid([]byte(lines[3])) {
-		t.Fatalf("file lines = %q, want header, record, torn line, whole record", lines)
+	if len(lines) != 5 || !json.Valid([]byte(lines[3])) {
+		t.Fatalf("file lines = %q, want header, record, torn line, two whole records", lines)
+	}
+	var rec Record
+	if err := json.Unmarshal([]byte(lines[3]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Seq != 2 || rec.Prev != lineHash([]byte(lines[1])) {
+		t.Errorf("record after the torn line has seq %d prev %s; want seq 2 and the hash of line 2", rec.Seq, rec.Prev)
 	}
 	rep, err := Verify(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Problem{Line: 3, Kind: BadJSON, Detail: "not a JSON object"}
-	if diff := cmp.Diff(want, rep.First); diff != "" {
-		t.Errorf("Verify first problem (-want +got):\n%s", diff)
+	want := []Problem{{Line: 3, Kind: Torn, Detail: "not a JSON object: a write that did not finish (disk full, a crash), or data from elsewhere"}}
+	if diff := cmp.Diff(want, rep.Problems); diff != "" || !rep.Intact || rep.Torn != 1 || rep.Records != 3 {
+		t.Errorf("Verify: intact %v, torn %d, records %d, problems (-want +got):\n%s", rep.Intact, rep.Torn, rep.Records, diff)
+	}
+}
+
+// appendRaw appends text to the file at path, as another program would.
+func appendRaw(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -330,7 +364,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestErrTracksTheLastAppend(t *testing.T) {
-	w := &failingWriter{fail: map[int]bool{2: true}} // header ok, first record fails
+	w := &failingWriter{fail: map[int]bool{1: true}} // the first append (header and record) fails
 	l := New(w)
 	if err := l.Err(); err != nil {
 		t.Fatalf("Err before any append = %v, want nil", err)
@@ -361,25 +395,39 @@ func TestErrTracksTheLastAppend(t *testing.T) {
 	}
 }
 
-func TestLastLine(t *testing.T) {
+func TestReadTail(t *testing.T) {
 	long := strings.Repeat("x", 10000)
+	rec := func(seq int) string { return fmt.Sprintf(`{"seq":%d,"prev":"p"}`, seq) }
+	huge := strings.Repeat("\xff", 3*maxBlock+17) // longer than MaxLine: skipped
 	for _, tt := range []struct {
-		name, data, want string
-		terminated       bool
+		name, data string
+		found      bool
+		after      string // the line the tail attaches to
+		seq        int64
+		terminated bool
 	}{
-		{"empty", "", "", true},
-		{"one line", "abc\n", "abc", true},
-		{"two lines", "abc\ndef\n", "def", true},
-		{"torn", "abc\nde", "de", false},
-		{"no newline at all", "abc", "abc", false},
-		{"longer than a chunk", "abc\n" + long + "\n", long, true},
-		{"single long line", long + "\n", long, true},
-		{"empty last line", "abc\n\n", "", true},
+		{name: "empty", data: "", terminated: true},
+		{name: "one record", data: rec(0) + "\n", found: true, after: rec(0), seq: 1, terminated: true},
+		{name: "two records", data: rec(0) + "\n" + rec(1) + "\n", found: true, after: rec(1), seq: 2, terminated: true},
+		{name: "torn", data: rec(0) + "\n" + `{"se`, found: true, after: rec(0), seq: 1},
+		{name: "torn lines and blank lines", data: rec(4) + "\nab\n\n{}\n" + `{"ts"`, found: true, after: rec(4), seq: 5},
+		{name: "a whole record without its newline", data: rec(0) + "\n" + rec(1), found: true, after: rec(1), seq: 2},
+		{name: "no record at all", data: "abc\ndef\n", terminated: true},
+		{name: "record after a long foreign line", data: long + "\n" + rec(3) + "\n", found: true, after: rec(3), seq: 4, terminated: true},
+		{name: "oversized line after the record", data: rec(7) + "\n" + huge + "\n", found: true, after: rec(7), seq: 8, terminated: true},
+		{name: "oversized parseable line", data: rec(7) + "\n" + `{"x":"` + huge + `","seq":9,"prev":"p"}` + "\n", found: true, after: rec(7), seq: 8, terminated: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, terminated, err := lastLine(strings.NewReader(tt.data), int64(len(tt.data)))
-			if err != nil || string(got) != tt.want || terminated != tt.terminated {
-				t.Errorf("lastLine(%.20q) = %.20q, %v, %v; want %.20q, %v", tt.data, got, terminated, err, tt.want, tt.terminated)
+			got, err := readTail(strings.NewReader(tt.data), int64(len(tt.data)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tail{found: tt.found, terminated: tt.terminated}
+			if tt.found {
+				want.at = chainState{prev: lineHash([]byte(tt.after)), seq: tt.seq, sameKey: true}
+			}
+			if got != want {
+				t.Errorf("readTail(%.30q) = %+v, want %+v", tt.data, got, want)
 			}
 		})
 	}

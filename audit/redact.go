@@ -2,21 +2,20 @@ package audit
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
-	"slices"
 	"strings"
-	"sync"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 )
 
-// Mask replaces every secret value in an audit line.
-const Mask = "***"
+// Mask replaces every secret value in an audit line ([redact.Mask]).
+const Mask = redact.Mask
 
 // maxArgs bounds the masked arguments of one line, so that one call with huge
-// arguments cannot make a line too long to read back cheaply.
+// arguments cannot make a line too long to read back cheaply; the line as a
+// whole is bounded by MaxLine too, which may replace smaller arguments.
 const maxArgs = 64 << 10
 
 // secretKeyParts are the fragments that make an argument name secret-looking, after
@@ -54,7 +53,7 @@ func MaskArgs(args json.RawMessage) json.RawMessage {
 }
 
 // maskArgs is MaskArgs that also passes every string, keys included, through s.
-func maskArgs(args json.RawMessage, s *Scrubber) json.RawMessage {
+func maskArgs(args json.RawMessage, s *redact.Scrubber) json.RawMessage {
 	if len(bytes.TrimSpace(args)) == 0 {
 		return json.RawMessage(`{}`)
 	}
@@ -77,7 +76,7 @@ func maskArgs(args json.RawMessage, s *Scrubber) json.RawMessage {
 	return out
 }
 
-func maskValue(v any, s *Scrubber) any {
+func maskValue(v any, s *redact.Scrubber) any {
 	switch v := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(v))
@@ -98,78 +97,4 @@ func maskValue(v any, s *Scrubber) any {
 		return s.Scrub(v)
 	}
 	return v
-}
-
-// Scrubber knows the actual secrets of the process (the vCenter password, the launch
-// token) and replaces each occurrence of them, and of their URL-escaped forms, in
-// any string by "***". A nil or zero Scrubber leaves text as it is. It is safe for
-// concurrent use.
-//
-// Security: key-based masking cannot catch a password echoed in an error message or
-// typed into a VM name; this can. Every secret is scrubbed whatever its length, even
-// when that garbles text, because a readable line is worth less than a kept secret.
-type Scrubber struct {
-	mu       sync.RWMutex
-	secrets  []string
-	replacer *strings.Replacer
-}
-
-// NewScrubber returns a Scrubber for secrets; empty strings are ignored.
-func NewScrubber(secrets ...string) *Scrubber {
-	s := new(Scrubber)
-	s.Add(secrets...)
-	return s
-}
-
-// Add registers more secrets; empty strings are ignored.
-func (s *Scrubber) Add(secrets ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		s.secrets = append(s.secrets, secret, url.QueryEscape(secret), url.PathEscape(secret))
-	}
-	// Longest first, so that a secret containing another is replaced whole.
-	slices.SortFunc(s.secrets, func(a, b string) int {
-		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
-	})
-	s.secrets = slices.Compact(s.secrets)
-	pairs := make([]string, 0, 2*len(s.secrets))
-	for _, secret := range s.secrets {
-		pairs = append(pairs, secret, Mask)
-	}
-	s.replacer = strings.NewReplacer(pairs...)
-}
-
-// Scrub returns text with every registered secret replaced by "***".
-func (s *Scrubber) Scrub(text string) string {
-	if s == nil || text == "" {
-		return text
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.replacer == nil {
-		return text
-	}
-	return s.replacer.Replace(text)
-}
-
-// scrubRecord returns a copy of r with its arguments masked and every string field
-// scrubbed; r itself is not changed.
-func (s *Scrubber) scrubRecord(r *Record) Record {
-	c := *r
-	c.Args = maskArgs(r.Args, s)
-	for _, f := range []*string{&c.Tool, &c.Decision, &c.Error, &c.Role, &c.TokenFP, &c.VCenter,
-		&c.Client.Name, &c.Client.Version, &c.RequestID} {
-		*f = s.Scrub(*f)
-	}
-	if r.Target != nil {
-		c.Target = &Target{ID: s.Scrub(r.Target.ID), Name: s.Scrub(r.Target.Name)}
-	}
-	if r.Task != nil {
-		c.Task = &Task{ID: s.Scrub(r.Task.ID), State: TaskState(s.Scrub(string(r.Task.State)))}
-	}
-	return c
 }

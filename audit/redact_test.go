@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 )
 
 func TestMaskArgs(t *testing.T) {
@@ -45,28 +48,27 @@ func TestMaskArgs(t *testing.T) {
 	}
 }
 
-func TestScrubber(t *testing.T) {
-	s := NewScrubber("pa ss/word", "", "pa")
-	s.Add("tok")
-	for _, tt := range []struct{ in, want string }{
-		{"", ""},
-		{"nothing here", "nothing here"},
-		{"pw=pa ss/word.", "pw=***."}, // the longer secret wins over "pa"
-		{"q=pa+ss%2Fword&p=pa%20ss%2Fword", "q=***&p=***"}, // query and path escaped forms
-		{"at /pa%20ss%2Fword/", "at /***/"},
-		{"path", "***th"}, // short secrets garble text; that is the price
-		{"tokens: tok tok", "***ens: *** ***"},
-	} {
-		if got := s.Scrub(tt.in); got != tt.want {
-			t.Errorf("Scrub(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+// TestAuditLinesScrubWithoutCorrupting is the red team's finding: with token
+// "e" the first release wrote "tool":"g***t_vm_d***tails" into the hash-chained
+// audit line, and with password "p" turned "http" into "htt***".
+func TestAuditLinesScrubWithoutCorrupting(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, WithScrubber(redact.New("e", "p", "Long-Passw0rd")))
+	if err := l.Append(&Record{
+		Tool: "get_vm_details", Args: json.RawMessage(`{"url":"http://vc1/", "note":"p", "x":"is Long-Passw0rd!"}`),
+		Error: "user e refused", RequestID: "abc-e",
+	}); err != nil {
+		t.Fatal(err)
 	}
-	var none *Scrubber
-	if got := none.Scrub("pa ss/word"); got != "pa ss/word" {
-		t.Errorf("nil Scrubber changed the text: %q", got)
+	var got Record
+	if err := json.Unmarshal([]byte(strings.Split(buf.String(), "\n")[1]), &got); err != nil {
+		t.Fatal(err)
 	}
-	if got := new(Scrubber).Scrub("x"); got != "x" {
-		t.Errorf("zero Scrubber changed the text: %q", got)
+	if got.Tool != "get_vm_details" || got.Error != "user *** refused" || got.RequestID != "abc-***" {
+		t.Errorf("tool %q, error %q, request id %q", got.Tool, got.Error, got.RequestID)
+	}
+	if want := `{"note":"***","url":"http://vc1/","x":"is ***!"}`; string(got.Args) != want {
+		t.Errorf("args = %s, want %s", got.Args, want)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package config reads the configuration of vsphere-mcp-pro: the command line
-// and the environment (the variable names of the Python seed, so that
+// and the environment (the variable names of the Python server this one replaces, so that
 // configurations migrate). It owns the one list of variables, their
 // defaults (in the env tags of [Env] and nowhere else), the flags that
 // override them, and the checks of every value: [Load] reports every problem
@@ -8,13 +8,15 @@
 //
 // It knows nothing of MCP. It uses the parsers of the packages that own a
 // format (policy for the token and role grammar, vcenter for host names and
-// CA bundles), so that a value is checked by the code that will use it.
+// CA bundles, audit for its key), so that a value is checked by the code that
+// will use it.
 package config
 
 import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
@@ -25,6 +27,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/rs/zerolog"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
@@ -64,12 +67,13 @@ type Env struct {
 	RateRPS       float64  `env:"RATE_LIMIT_RPS" envDefault:"5"`
 	RateBurst     int      `env:"RATE_LIMIT_BURST" envDefault:"10"`
 	AuditLogPath  string   `env:"AUDIT_LOG_PATH"`
+	AuditKeyFile  string   `env:"AUDIT_KEY_FILE"`
 	LogLevel      string   `env:"LOG_LEVEL" envDefault:"info"`
 	LogFile       string   `env:"LOG_FILE"`
 	ApprovalTTLS  float64  `env:"APPROVAL_TTL_S" envDefault:"600"`
 
-	// serve --http (docs/http.md). SERVER_PORT and MCP_PATH keep the seed's
-	// defaults; SERVER_HOST does not: the seed listened on 0.0.0.0.
+	// serve --http (docs/http.md). SERVER_PORT and MCP_PATH keep the Python server's
+	// defaults; SERVER_HOST does not: it listened on 0.0.0.0.
 	ServerHost      string   `env:"SERVER_HOST" envDefault:"127.0.0.1"`
 	ServerPort      int      `env:"SERVER_PORT" envDefault:"8000"`
 	MCPPath         string   `env:"MCP_PATH" envDefault:"/mcp"`
@@ -102,6 +106,9 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// Policy is TOKENS_TO_ROLES and ROLES_TO_TOOLS, or POLICY_FILE.
 	Policy policy.Config
+	// AuditKey is the content of AUDIT_KEY_FILE: the key of the audit
+	// chain's HMAC; nil when none is given.
+	AuditKey []byte
 	// Level is LOG_LEVEL.
 	Level zerolog.Level
 	// Warnings are for stderr at start: settings that work but weaken the
@@ -210,11 +217,22 @@ func Load(args, environ []string) (Config, error) {
 	} else {
 		cfg.Level = lvl
 	}
+	if e.AuditKeyFile != "" {
+		key, err := audit.LoadKey(e.AuditKeyFile)
+		if err != nil {
+			report("AUDIT_KEY_FILE", "=%s: %v", e.AuditKeyFile, err)
+		}
+		cfg.AuditKey = key
+	}
 	cfg.Policy = loadPolicy(e, report)
 	cfg.Warnings = warnings(cfg)
 	if sim && !e.PolicyConfigured() && e.Token == "" {
 		// --simulate alone is a trial: every tool, no token.
 		e.AuthEnforce = false
+	}
+	if sim && m["VSPHERE_TOOLSETS"] == "" && fl.toolsets == nil {
+		// ... and every toolset, unless the trial names some.
+		e.Toolsets = []string{policy.ToolsetsAll}
 	}
 	return cfg, orNil(problems)
 }
@@ -261,6 +279,20 @@ func loadPolicy(e *Env, report func(name, format string, a ...any)) policy.Confi
 		report("", "%v", err)
 	}
 	return pc
+}
+
+// Logger returns the diagnostic logger: JSON lines at LOG_LEVEL to LOG_FILE
+// (appended, mode 0600), or to stderr. close closes the file.
+func (c Config) Logger(stderr io.Writer) (log zerolog.Logger, close func(), err error) {
+	w, close := stderr, func() {}
+	if c.LogFile != "" {
+		f, err := os.OpenFile(c.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return zerolog.Nop(), close, fmt.Errorf("LOG_FILE=%s: %w", c.LogFile, unwrapPath(err))
+		}
+		w, close = f, func() { _ = f.Close() }
+	}
+	return zerolog.New(w).Level(c.Level).With().Timestamp().Logger(), close, nil
 }
 
 // VCenter is the vCenter client's configuration.

@@ -20,7 +20,7 @@ func TestDefaultsComeFromTheTags(t *testing.T) {
 	e := cfg.Env
 	got := strings.TrimSpace(fmt.Sprintln(e.APIMode, e.TimeoutS, e.Retries, e.BackoffS, e.AuthEnforce, e.ReadOnly, e.Toolsets, e.RateLimit, e.RateRPS, e.RateBurst,
 		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS))
-	want := "api 20 3 0.5 false false [default] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800"
+	want := "api 20 3 0.5 false false [all] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800"
 	if got != want {
 		t.Errorf("defaults = %s\nwant       %s", got, want)
 	}
@@ -29,6 +29,9 @@ func TestDefaultsComeFromTheTags(t *testing.T) {
 	}
 	if e.AuthEnforce {
 		t.Error("--simulate without a policy must not enforce tokens")
+	}
+	if cfg, _ := Load(nil, []string{"VCENTER_HOST=vc", "VCENTER_USER=u", "VCENTER_PASSWORD=p"}); !slices.Equal(cfg.Toolsets, []string{"default"}) {
+		t.Errorf("toolsets without --simulate = %q, want the default set", cfg.Toolsets)
 	}
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "every tool is allowed") {
 		t.Errorf("warnings %q", cfg.Warnings)

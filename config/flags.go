@@ -41,9 +41,10 @@ commands:
   call TOOL ['{json}']   run one tool through the full pipeline and print its result
   tools                  list the tools this token may use
   doctor                 check configuration, DNS, TCP, TLS, login, VI/JSON, role and audit sink
-  audit verify [--key FILE] LOG
-                         check an audit log's chain: OK with the line count and last hash,
-                         or the edited, missing, reordered or torn lines (exit 1)
+  audit verify [--key FILE] LOG...
+                         check an audit log's chain (rotated files oldest first): OK with the
+                         line count and last hash, or every edited, missing, reordered or
+                         forged line (exit 1); torn lines and unfinished calls are warnings
   serve [--http]         the MCP server: on stdin/stdout, or with --http over Streamable HTTP
                          on SERVER_HOST:SERVER_PORT (default 127.0.0.1:8000) for a team (docs/http.md)
   version                print version, commit and Go version
@@ -164,7 +165,10 @@ func parseArgs(args []string) (Command, flagValues, error) {
 		return c, fl, &UsageError{"--http goes with serve: vsphere-mcp-pro [--simulate] serve --http"}
 	}
 	if c.KeyFile != "" && c.Name != "audit" {
-		return c, fl, &UsageError{"--key goes with audit verify: vsphere-mcp-pro audit verify --key FILE LOG"}
+		return c, fl, &UsageError{"--key goes with audit verify: vsphere-mcp-pro audit verify --key FILE LOG..."}
+	}
+	if c.Name == "audit" && (len(c.Args) < 2 || c.Args[0] != "verify") {
+		return c, fl, &UsageError{"usage: vsphere-mcp-pro audit verify [--key FILE] LOG..."}
 	}
 	if c.Name == "serve" && !c.HTTP {
 		c.Name = "stdio"

@@ -100,8 +100,8 @@ func Run(ctx context.Context, s Setup) []Result {
 	return out
 }
 
-// Print writes one line per result, ✔ or ✘ with its fix, and reports
-// whether every check passed.
+// Print writes one line per result, ✔ or ✘ with its fix, then whether every
+// check passed, and reports it.
 func Print(w io.Writer, results []Result) bool {
 	ok := true
 	for _, r := range results {
@@ -118,6 +118,11 @@ func Print(w io.Writer, results []Result) bool {
 				fmt.Fprintf(w, "  %-13s fix: %s\n", "", r.Fix)
 			}
 		}
+	}
+	if ok {
+		fmt.Fprintln(w, "\nall checks passed")
+	} else {
+		fmt.Fprintln(w, "\nsome checks failed: fix the lines marked ✘ (or skipped) and run doctor again")
 	}
 	return ok
 }

@@ -204,7 +204,7 @@ func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) 
 		if !p.enforce || len(p.Allowed(e.role)) > 0 {
 			continue
 		}
-		why := "no tools"
+		var why string
 		switch _, ok := p.roles[e.role]; {
 		case !ok:
 			why = "no tools: there is no such role"

@@ -18,7 +18,7 @@ import (
 //     when its change is irreversible or disrupts running work (delete,
 //     revert, resize), whether or not it loses state; a destructive tool
 //     without it (power_off_vm, restart_vm) is one whose effect the user asks
-//     for by name, as in the seed;
+//     for by name, as in the Python server this one replaces;
 //   - a read tool never confirms (policy refuses the declaration);
 //   - a tool with Confirm takes a confirm argument, and only such a tool.
 //

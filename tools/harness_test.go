@@ -16,6 +16,7 @@ import (
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
@@ -49,6 +50,7 @@ type setup struct {
 	auditWriter  func(*syncBuffer) *audit.Log
 	pollInterval time.Duration
 	vcenterCfg   func(*vcenter.Config)
+	scrub        *redact.Scrubber
 }
 
 type option func(*setup)
@@ -70,6 +72,9 @@ func withAuditLog(f func(*syncBuffer) *audit.Log) option {
 // withVCenterConfig edits the vCenter client's configuration (timeout,
 // retries, body limit) before the pool is built.
 func withVCenterConfig(f func(*vcenter.Config)) option { return func(s *setup) { s.vcenterCfg = f } }
+
+// withScrubber gives the session the process's scrubber, as main does.
+func withScrubber(r *redact.Scrubber) option { return func(s *setup) { s.scrub = r } }
 
 // withRole runs the session with a token mapped to role; extra roles may be
 // defined in rolesToTools (JSON).
@@ -103,6 +108,7 @@ func newSession(t testing.TB, opts ...option) *session {
 		Host: sim.Host(), User: sim.User(), Password: sim.Password(), Mode: st.mode, RootCAs: roots,
 		Backoff: 0, MaxBackoff: time.Millisecond, TaskPollInterval: st.pollInterval, Log: zerolog.Nop(),
 	}
+	vcfg.Scrub = st.scrub
 	if st.vcenterCfg != nil {
 		st.vcenterCfg(&vcfg)
 	}
@@ -111,7 +117,7 @@ func newSession(t testing.TB, opts ...option) *session {
 		t.Fatal(err)
 	}
 	buf := &syncBuffer{}
-	log := audit.New(buf)
+	log := audit.New(buf, audit.WithScrubber(st.scrub))
 	if st.auditWriter != nil {
 		log = st.auditWriter(buf)
 	}
@@ -141,7 +147,7 @@ func newSession(t testing.TB, opts ...option) *session {
 	}
 	mw, err := NewMiddleware(MiddlewareConfig{
 		Policy: pol, Audit: log, Approver: approver, Catalog: catalog,
-		Identify: LaunchIdentity(ident), VCenter: pool.Default(), Log: zerolog.Nop(), ApprovalTTL: time.Minute,
+		Identify: LaunchIdentity(ident), VCenter: pool.Default(), Log: zerolog.Nop(), ApprovalTTL: time.Minute, Scrub: st.scrub,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +231,9 @@ func (s *session) auditLines() []map[string]any {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			s.t.Fatalf("audit line is not JSON: %q", sc.Text())
 		}
-		if _, header := m["audit_header"]; !header {
+		// Outcome lines only: a state-changing call's begin line (written
+		// before it acts) is checked by the tests of that guarantee.
+		if _, header := m["audit_header"]; !header && m["phase"] != "begin" {
 			out = append(out, m)
 		}
 	}

@@ -32,6 +32,9 @@ type callState struct {
 	// resumed marks that second half: its duration runs from the first.
 	resumed   bool
 	argsValid atomic.Bool
+	// pending is the begin line of a state-changing call, written and
+	// synced before the handler could act; the outcome line finishes it.
+	pending *audit.Pending
 
 	mu      sync.Mutex
 	verdict policy.Verdict // the last answer of policy
@@ -70,9 +73,27 @@ func (cs *callState) decide(c policy.Call) policy.Verdict {
 	return v
 }
 
-// gate is policy's answer before the handler runs.
-func (cs *callState) gate() policy.Verdict {
-	return cs.decide(policy.Call{AuditErr: cs.m.audit.Err()})
+// gate is policy's answer before the handler runs. A state-changing call
+// that passes it writes its begin line first (durably); if that fails, policy
+// refuses the call for the audit log's sake.
+//
+// Security: a call that cannot be recorded before it acts must not act.
+func (cs *callState) gate(ctx context.Context) policy.Verdict {
+	v := cs.decide(policy.Call{})
+	if !v.Allowed() || cs.pending != nil || cs.m.catalog[cs.tool].Kind == KindRead {
+		return v
+	}
+	var err error
+	audit.Update(ctx, func(r *audit.Record) {
+		begin := *r
+		begin.Decision = string(v.Decision)
+		cs.pending, err = cs.m.audit.Begin(&begin)
+	})
+	if err != nil {
+		cs.pending = nil
+		return cs.decide(policy.Call{AuditErr: err})
+	}
+	return v
 }
 
 // confirm asks policy at the handler's confirmation point whether the
@@ -114,17 +135,18 @@ type ledger struct {
 
 type waiting struct {
 	rec     *audit.Record
-	binding string // policy.Binding key of the tool, arguments and token
+	pending *audit.Pending // its begin line, when the call changes state
+	binding string         // policy.Binding key of the tool, arguments and token
 	expires time.Time
 }
 
 func newLedger() *ledger { return &ledger{byID: map[string]waiting{}} }
 
 // wait records a call that asked the user.
-func (l *ledger) wait(rec *audit.Record, req *mcp.CallToolRequest, tokenFP string, ttl time.Duration) {
+func (l *ledger) wait(rec *audit.Record, pending *audit.Pending, req *mcp.CallToolRequest, tokenFP string, ttl time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.byID[rec.RequestID] = waiting{rec, bindingKey(req, tokenFP), time.Now().Add(ttl)}
+	l.byID[rec.RequestID] = waiting{rec, pending, bindingKey(req, tokenFP), time.Now().Add(ttl)}
 }
 
 // resume returns the first half of the call that req answers: req carries a
@@ -134,33 +156,33 @@ func (l *ledger) wait(rec *audit.Record, req *mcp.CallToolRequest, tokenFP strin
 //
 // Security: a state issued for one call must not let another call skip the
 // rate limit or take over the first call's audit line.
-func (l *ledger) resume(a *policy.Approver, req *mcp.CallToolRequest, tokenFP string) (*audit.Record, bool) {
+func (l *ledger) resume(a *policy.Approver, req *mcp.CallToolRequest, tokenFP string) (waiting, bool) {
 	state := req.Params.RequestState
 	if state == "" || a == nil {
-		return nil, false
+		return waiting{}, false
 	}
 	data, err := a.Peek(state)
 	if err != nil {
-		return nil, false
+		return waiting{}, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w, ok := l.byID[string(data)]
 	if !ok || w.binding == "" || w.binding != bindingKey(req, tokenFP) {
-		return nil, false
+		return waiting{}, false
 	}
 	delete(l.byID, string(data))
-	return w.rec, true
+	return w, true
 }
 
 // expired takes the calls whose question expired by now.
-func (l *ledger) expired(now time.Time) []*audit.Record {
+func (l *ledger) expired(now time.Time) []waiting {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []*audit.Record
+	var out []waiting
 	for id, w := range l.byID {
 		if !now.Before(w.expires) {
-			out = append(out, w.rec)
+			out = append(out, w)
 			delete(l.byID, id)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 )
 
 // Middleware is the pipeline in front of every tool, whatever the transport:
@@ -29,7 +30,7 @@ type Middleware struct {
 	approver *policy.Approver
 	catalog  map[string]Tool
 	identify IdentifyFunc
-	scrub    *audit.Scrubber
+	scrub    *redact.Scrubber
 	log      zerolog.Logger
 	vcenter  string
 	ttl      time.Duration
@@ -52,9 +53,9 @@ type MiddlewareConfig struct {
 	// Identify resolves the caller of a request: [LaunchIdentity] for stdio,
 	// the bearer token of each request over HTTP.
 	Identify IdentifyFunc
-	// Scrub removes the process's secrets (vCenter password, launch token)
-	// from results and audit lines.
-	Scrub *audit.Scrubber
+	// Scrub is the process's one scrubber of secrets (vCenter password,
+	// launch token, session tokens): results pass through it.
+	Scrub *redact.Scrubber
 	Log   zerolog.Logger
 	// VCenter is the default vCenter host, recorded until a tool names one.
 	VCenter string
@@ -110,8 +111,8 @@ func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		// elicitation by calling again) continues the call it answers, but
 		// only when it is the same tool, arguments and token.
 		if first, ok := m.ledger.resume(m.approver, ctr, cs.ident.TokenFP); ok {
-			rec.RequestID, rec.TS = first.RequestID, first.TS
-			cs.charged, cs.resumed = true, true
+			rec.RequestID, rec.TS = first.rec.RequestID, first.rec.TS
+			cs.charged, cs.resumed, cs.pending = true, true, first.pending
 		}
 		if rec.RequestID == "" {
 			rec.RequestID = m.ids.next("")
@@ -125,11 +126,11 @@ func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		res, err := next(ctx, method, req)
 
 		r, _ := res.(*mcp.CallToolResult)
-		m.scrubResult(r)
+		m.scrubResult(r, ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
 		if err == nil && r != nil && r.InputRequests != nil {
 			// Waiting for the user: the line is written when the answer
 			// comes back, or when the question expires unanswered.
-			m.ledger.wait(rec, ctr, cs.ident.TokenFP, m.ttl)
+			m.ledger.wait(rec, cs.pending, ctr, cs.ident.TokenFP, m.ttl)
 			m.flushExpired()
 			return res, err
 		}
@@ -166,7 +167,7 @@ func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
 			return &out, nil
 		case "tools/call":
 			cs := callOf(ctx)
-			if v := cs.gate(); !v.Allowed() {
+			if v := cs.gate(ctx); !v.Allowed() {
 				return errorResult(v.Reason), nil
 			}
 		}
@@ -192,30 +193,40 @@ func (m *Middleware) finish(rec *audit.Record, cs *callState, r *mcp.CallToolRes
 		rec.Decision = string(v.Decision)
 		rec.OK = rec.Error == "" && v.Allowed()
 	})
-	m.append(rec)
+	m.append(rec, cs.pending)
 }
 
-func (m *Middleware) append(rec *audit.Record) {
-	if err := m.audit.Append(rec); err != nil {
+// append writes a call's outcome line: the end of its begin line when it
+// has one, a record of its own otherwise. A failure is logged: the call has
+// already run (or been refused), and its begin line shows it.
+func (m *Middleware) append(rec *audit.Record, begun *audit.Pending) {
+	var err error
+	if begun != nil {
+		err = begun.Finish(rec)
+	} else {
+		err = m.audit.Append(rec)
+	}
+	if err != nil {
 		m.log.Error().Err(err).Str("tool", rec.Tool).Str("request_id", rec.RequestID).Msg("audit line not written")
 	}
 }
 
 // flushExpired writes the lines of confirmations nobody answered in time.
 func (m *Middleware) flushExpired() {
-	for _, rec := range m.ledger.expired(time.Now()) {
-		m.writeUnanswered(rec)
+	for _, w := range m.ledger.expired(time.Now()) {
+		m.writeUnanswered(w)
 	}
 }
 
-func (m *Middleware) writeUnanswered(rec *audit.Record) {
+func (m *Middleware) writeUnanswered(w waiting) {
+	rec := w.rec
 	ident := policy.Identity{Role: rec.Role, TokenFP: rec.TokenFP}
 	v := m.policy.Decide(policy.Call{Tool: rec.Tool, Identity: ident, Charged: true, Confirmation: policy.Unanswered})
 	rec.Decision = string(v.Decision)
 	rec.OK = false
 	rec.Error = "the user did not answer the confirmation; nothing changed"
 	rec.DurationMS = float64(time.Since(rec.TS).Microseconds()) / 1000
-	m.append(rec)
+	m.append(rec, w.pending)
 }
 
 // Refusal is a request a transport refused before it reached MCP: no token,
@@ -242,7 +253,7 @@ func (m *Middleware) Refused(r Refusal) {
 		Client: r.Client, RequestID: m.ids.next("h"),
 	}
 	rec.DurationMS = float64(time.Since(r.Start).Microseconds()) / 1000
-	m.append(rec)
+	m.append(rec, nil)
 }
 
 // Cancel cancels every call still running, as if its client had cancelled
@@ -256,8 +267,8 @@ func (m *Middleware) Cancel() { m.stop() }
 // Close writes the lines of confirmations still waiting for an answer. Call
 // it when the server stops; calling it twice is safe.
 func (m *Middleware) Close() {
-	for _, rec := range m.ledger.expired(time.Now().Add(100 * 365 * 24 * time.Hour)) {
-		m.writeUnanswered(rec)
+	for _, w := range m.ledger.expired(time.Now().Add(100 * 365 * 24 * time.Hour)) {
+		m.writeUnanswered(w)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -263,4 +264,102 @@ func listTools(t *testing.T, s *session) []string {
 		names = append(names, tool.Name)
 	}
 	return names
+}
+
+// TestFirstStateChangeNeedsADurableBeginLine: the red team's finding — with
+// the audit sink already broken, the first power_on_vm of a process acted,
+// since only the previous append was looked at. Now the call writes its begin
+// line before it acts, and a failure to write it refuses the call.
+func TestFirstStateChangeNeedsADurableBeginLine(t *testing.T) {
+	broken := &failingWriter{fail: true}
+	s := newSession(t, withAuditLog(func(*syncBuffer) *audit.Log { return audit.New(broken) }))
+	msg := s.fails("power_on_vm", map[string]any{"vm_name": "web-04"})
+	if !strings.Contains(msg, "audit log cannot record it") {
+		t.Errorf("refusal: %q", msg)
+	}
+	if s.vm("vm-73").PowerState != vcentersim.PoweredOff {
+		t.Error("the first state change of the process ran without a durable audit record")
+	}
+	if n := s.sim.Counters().Requests; n != 0 {
+		t.Errorf("%d vCenter requests for a call refused for the audit log", n)
+	}
+}
+
+// TestBeginLinePrecedesTheChange: a state-changing call's begin line is in
+// the audit log before the vCenter request that changes state is sent, and its
+// outcome line names it.
+func TestBeginLinePrecedesTheChange(t *testing.T) {
+	var s *session
+	var postsBeforeBegin = -1
+	s = newSession(t, withAuditLog(func(buf *syncBuffer) *audit.Log {
+		return audit.New(writerFunc(func(p []byte) (int, error) {
+			if strings.Contains(string(p), `"phase":"begin"`) {
+				postsBeforeBegin = 0
+				for _, r := range s.sim.Requests() {
+					if r.Method == "POST" && strings.Contains(r.Path, "/power") {
+						postsBeforeBegin++
+					}
+				}
+			}
+			return buf.Write(p)
+		}))
+	}))
+	s.ok("power_on_vm", map[string]any{"vm_name": "web-04"}, nil)
+	if postsBeforeBegin != 0 {
+		t.Fatalf("%d power POSTs reached vCenter before the begin line was written (-1: no begin line)", postsBeforeBegin)
+	}
+	var begin, end map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.audit.String()), "\n") {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(line), &m)
+		switch m["phase"] {
+		case "begin":
+			begin = m
+		case "end":
+			end = m
+		}
+	}
+	if begin == nil || end == nil || end["begin_seq"] != begin["seq"] || begin["tool"] != "power_on_vm" || end["ok"] != true {
+		t.Errorf("begin %v\nend %v", begin, end)
+	}
+	// Reads write one line and no begin line.
+	before := strings.Count(s.audit.String(), "\n")
+	s.ok("list_datacenters", nil, nil)
+	if got := strings.Count(s.audit.String(), "\n") - before; got != 1 || strings.Count(s.audit.String(), `"phase":"begin"`) != 1 {
+		t.Errorf("a read wrote %d lines", got)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestScrubberIsNoOracle: the red team guessed the vCenter password through
+// the scrubber — a tool named "hunter2|<guess>|letmein" came back as
+// "hunter2|***|letmein" when the guess was right. What the caller sent now
+// comes back as sent, right guess or wrong; what vCenter echoes is still
+// scrubbed.
+func TestScrubberIsNoOracle(t *testing.T) {
+	const password = "Real-vCenter-Pa55word"
+	scrub := redact.New()
+	s := newSession(t, withSim(vcentersim.Options{Password: password}), withScrubber(scrub))
+	answer := func(guess string) string {
+		return s.fails("hunter2|"+guess+"|letmein", nil)
+	}
+	right, wrong := answer(password), answer("Wrong-vCenter-Pa55word")
+	if strings.Replace(right, password, "Wrong-vCenter-Pa55word", 1) != wrong {
+		t.Errorf("the answers differ beyond the guess itself: an oracle\nright: %s\nwrong: %s", right, wrong)
+	}
+	if strings.Contains(right, redact.Mask) {
+		t.Errorf("the caller's own input was masked: %s", right)
+	}
+	// The audit log, which the caller cannot read, is still scrubbed.
+	if strings.Contains(s.audit.String(), password) {
+		t.Error("the password reached the audit log")
+	}
+	// vCenter echoing the password is still scrubbed from the result.
+	s.sim.InjectFault(vcentersim.Fault{Path: "/api/vcenter/vm", Count: 1, Status: 500, ErrorType: "ERROR", Message: "login failed for password " + password})
+	if msg := s.fails("list_vms", nil); strings.Contains(msg, password) || !strings.Contains(msg, redact.Mask) {
+		t.Errorf("vCenter's echo of the password: %s", msg)
+	}
 }

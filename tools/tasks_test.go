@@ -58,7 +58,7 @@ type auditSignal struct {
 
 func (w auditSignal) Write(p []byte) (int, error) {
 	n, err := w.buf.Write(p)
-	if bytes.Contains(p, []byte(`"tool":`)) { // a record, not the header
+	if bytes.Contains(p, []byte(`"tool":`)) && !bytes.Contains(p, []byte(`"phase":"begin"`)) { // an outcome, not the header or a begin line
 		select {
 		case w.lines <- struct{}{}:
 		default:

@@ -1,7 +1,6 @@
 package vcenter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,6 +117,7 @@ func (c *Client) vapiLogin(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("log in to %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		e := c.vapiError(r, resp)
 		if errors.Is(e, ErrUnauthenticated) {
@@ -147,16 +147,38 @@ func (c *Client) vapiLogout(ctx context.Context, tok string) error {
 	if err != nil {
 		return fmt.Errorf("log out of %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
-		return fmt.Errorf("log out of %s: %w", c.host, c.vapiError(r, resp))
+		if e := c.vapiError(r, resp); !errors.Is(e, ErrUnauthenticated) { // else it had expired already
+			return fmt.Errorf("log out of %s: %w", c.host, e)
+		}
 	}
 	c.log.Info().Msg("logged out of vCenter")
 	return nil
 }
 
+// vapiSessionAlive reports whether the Automation API accepts tok now,
+// by reading the session's info (GET /api/session, or POST
+// /rest/com/vmware/cis/session?~action=get), which also refreshes its last
+// access. Any answer but 2xx, or none, is "not alive".
+func (c *Client) vapiSessionAlive(ctx context.Context, tok string) bool {
+	r := request{method: http.MethodGet, path: c.dialect.sessionPath, token: tok, safe: true, once: true}
+	if c.dialect.wrapped {
+		r.method, r.query = http.MethodPost, url.Values{"~action": {"get"}}
+	}
+	resp, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return false
+	}
+	defer resp.release()
+	return resp.status/100 == 2
+}
+
 // vapiError decodes an Automation API error answer in this dialect's shape.
 func (c *Client) vapiError(r request, resp *response) *APIError {
-	return decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped, c.clean(r.token))
+	e := decodeVAPIError(resp.status, r.method, pathOf(r.path, r.query), resp.body, c.dialect.wrapped, c.clean(r.token))
+	e.RetryAfter, e.retryNote = resp.retryAfter, resp.retryNote
+	return e
 }
 
 // clean returns the [cleaner] for text from vCenter: it replaces the
@@ -169,7 +191,7 @@ func (c *Client) vapiError(r request, resp *response) *APIError {
 // replaced before the length cap, so that none is cut in half and kept.
 func (c *Client) clean(tokens ...string) cleaner {
 	return func(s string, max int) string {
-		s = c.secrets.Replace(s)
+		s = c.secrets.Scrub(s)
 		for _, t := range tokens {
 			if t != "" {
 				s = strings.ReplaceAll(s, t, "***")
@@ -199,8 +221,12 @@ func (c *Client) vapiOptional(ctx context.Context, rel string, out any) error {
 
 func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 	resp, err := c.withSession(ctx, c.sess, r, c.vapiError)
-	if err != nil || !hasBody(resp, out) {
+	if err != nil {
 		return err
+	}
+	defer resp.release()
+	if out == nil {
+		return nil
 	}
 	raw, err := c.dialect.result(r.method, pathOf(r.path, r.query), resp.body)
 	if err != nil {
@@ -210,7 +236,7 @@ func (c *Client) vapiDo(ctx context.Context, r request, out any) error {
 }
 
 // withSession sends r with the session's token and returns a 2xx answer,
-// or the error errOf decodes from any other. When vCenter answers that the
+// which the caller releases, or the error errOf decodes from any other. When vCenter answers that the
 // token is not authenticated (an expired session: UNAUTHENTICATED on /api
 // and /rest, NotAuthenticated on VI/JSON), it logs in again once and
 // replays r once.
@@ -232,6 +258,7 @@ func (c *Client) withSession(ctx context.Context, sess *session, r request, errO
 			return resp, nil
 		}
 		e := errOf(r, resp)
+		resp.release()
 		if !errors.Is(e, ErrUnauthenticated) || attempt > 0 {
 			return nil, e
 		}
@@ -240,10 +267,4 @@ func (c *Client) withSession(ctx context.Context, sess *session, r request, errO
 			return nil, err
 		}
 	}
-}
-
-// hasBody reports whether a successful answer carries a result to decode
-// into out.
-func hasBody(resp *response, out any) bool {
-	return out != nil && resp.status != http.StatusNoContent && len(bytes.TrimSpace(resp.body)) > 0
 }

@@ -1,14 +1,11 @@
 package vcenter
 
 import (
-	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -39,6 +36,10 @@ var (
 	ErrNoVIJSON = errors.New("snapshots need vCenter 8.0 U1 or later: this vCenter has no VI/JSON API (/sdk/vim25)")
 	// ErrHostNotAllowed reports a hostname outside ALLOWED_VCENTER_HOSTS.
 	ErrHostNotAllowed = errors.New("vCenter host not allowed")
+	// ErrUntrustedCertificate is matched by a [*TLSError] for a certificate
+	// this client does not accept: not trusted, for another name, or not
+	// valid now.
+	ErrUntrustedCertificate = errors.New("vCenter's TLS certificate not accepted")
 	// ErrBadAnswer is matched by a [*TransportError] for an answer that
 	// came but cannot be used: larger than [Config.MaxBodyBytes], or not
 	// the JSON expected. vCenter was reached.
@@ -81,6 +82,11 @@ type APIError struct {
 	// MessageIDs are vCenter's message ids, e.g.
 	// "com.vmware.api.vcenter.vm.too_many_matches".
 	MessageIDs []string
+	// RetryAfter is how long vCenter asked to wait (Retry-After), 0 if it
+	// did not ask. Error says whether the request was retried.
+	RetryAfter time.Duration
+
+	retryNote string
 }
 
 func (e *APIError) Error() string {
@@ -94,6 +100,9 @@ func (e *APIError) Error() string {
 	if len(e.Messages) > 0 {
 		b.WriteString(": ")
 		b.WriteString(strings.Join(e.Messages, "; "))
+	}
+	if e.retryNote != "" {
+		fmt.Fprintf(&b, " (%s)", e.retryNote)
 	}
 	return b.String()
 }
@@ -132,6 +141,30 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TLSError is a request refused at the TLS handshake: vCenter's host was
+// reached, and nothing of the request was sent. It is deliberately not a
+// [*TransportError], which means vCenter could not be reached or gave no
+// usable answer. Its text names the certificate (subject, issuer) and the
+// fix, as doctor's TLS check does.
+type TLSError struct {
+	Method, Path string
+	Host         string // "host:port"
+	// Subject and Issuer name the certificate vCenter presented, when the
+	// refusal is about it.
+	Subject, Issuer string
+	Err             error // the crypto/tls or crypto/x509 error
+
+	certificate bool // a refused certificate, as opposed to TLS itself
+	text        string
+}
+
+func (e *TLSError) Error() string { return fmt.Sprintf("vCenter %s %s: %s", e.Method, e.Path, e.text) }
+
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// Is matches [ErrUntrustedCertificate] for a refused certificate.
+func (e *TLSError) Is(target error) bool { return target == ErrUntrustedCertificate && e.certificate }
 
 // AmbiguousError reports a name that matches more than one object. The
 // caller must choose; this package never acts on the first match.
@@ -190,11 +223,19 @@ type restError struct {
 	Value vapiError `json:"value"`
 }
 
-// vimFault is a VI/JSON method fault body (HTTP 500).
+// vimFault is a VI/JSON fault: the body of an HTTP 500 (vcenter-api.md
+// §3.3), or TaskInfo.error, which a live 8.0.3 sends in that same bare form
+// while the documented form wraps it in a LocalizedMethodFault
+// (vcenter-api-changes.md §0.2). applyFault reads both.
 type vimFault struct {
 	TypeName    string `json:"_typeName"`
 	FaultString string `json:"faultstring"`
-	// LocalizedMethodFault, as found in TaskInfo.error.
+	// FaultMessage is MethodFault.faultMessage, read when no faultstring
+	// or localizedMessage says what happened.
+	FaultMessage []struct {
+		Message string `json:"message"`
+	} `json:"faultMessage"`
+	// LocalizedMethodFault, the documented form of TaskInfo.error.
 	Fault            *vimFault `json:"fault"`
 	LocalizedMessage string    `json:"localizedMessage"`
 }
@@ -208,6 +249,13 @@ type cleaner func(s string, max int) string
 
 // decodeVAPIError builds an APIError from an /api or /rest error answer,
 // passing vCenter's strings through clean.
+//
+// A /rest body names its type twice: in "type"
+// ("com.vmware.vapi.std.errors.not_found") and, on 7.x and later, in
+// value.error_type. Some bodies lack the latter: the /rest 401 quoted from
+// a live server (vcenter-api.md §1.4) and 6.x bodies (§4). The type is then
+// read from "type". A /rest answer in the /api shape (bare error_type) is
+// read too.
 func decodeVAPIError(status int, method, path string, body []byte, rest bool, clean cleaner) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
 	var v vapiError
@@ -218,8 +266,10 @@ func decodeVAPIError(status int, method, path string, body []byte, rest bool, cl
 		}
 		v = r.Value
 		if v.ErrorType == "" {
-			// 6.x bodies carry only "type": com.vmware.vapi.std.errors.not_found.
-			v.ErrorType = strings.ToUpper(r.Type[strings.LastIndexByte(r.Type, '.')+1:])
+			v.ErrorType = restErrorType(r.Type)
+		}
+		if v.ErrorType == "" && len(v.Messages) == 0 {
+			_ = json.Unmarshal(body, &v) // not wrapped: the /api shape
 		}
 	} else if json.Unmarshal(body, &v) != nil {
 		return e
@@ -230,6 +280,16 @@ func decodeVAPIError(status int, method, path string, body []byte, rest bool, cl
 		e.MessageIDs = append(e.MessageIDs, clean(m.ID, 128))
 	}
 	return e
+}
+
+// restErrorType turns a /rest error type name into its error_type:
+// "com.vmware.vapi.std.errors.not_found" → "NOT_FOUND". A name outside
+// the standard errors is kept as it is, and matches no sentinel.
+func restErrorType(name string) string {
+	if t, ok := strings.CutPrefix(name, "com.vmware.vapi.std.errors."); ok && t != "" {
+		return strings.ToUpper(t)
+	}
+	return name
 }
 
 // decodeVimFault builds an APIError from a VI/JSON fault body, passing
@@ -244,18 +304,29 @@ func decodeVimFault(status int, method, path string, body []byte, clean cleaner)
 	return e
 }
 
-// applyFault copies a fault, or a LocalizedMethodFault wrapping one, into e.
+// applyFault copies a fault into e: a bare fault, or a LocalizedMethodFault
+// wrapping one. The message is the first of localizedMessage, faultstring
+// and faultMessage[].message that is set; the type is the fault's own, and
+// e keeps the type it had when vCenter names none.
 func applyFault(e *APIError, f *vimFault, clean cleaner) {
-	msg := f.FaultString
-	if f.Fault != nil { // LocalizedMethodFault
-		if f.LocalizedMessage != "" {
-			msg = f.LocalizedMessage
-		} else {
-			msg = f.Fault.FaultString
-		}
-		f = f.Fault
+	inner := f
+	if f.Fault != nil {
+		inner = f.Fault
 	}
-	e.Type = clean(f.TypeName, 64)
+	msg := f.LocalizedMessage
+	for _, g := range []*vimFault{inner, f} {
+		if msg == "" {
+			msg = g.FaultString
+		}
+		for _, m := range g.FaultMessage {
+			if msg == "" {
+				msg = m.Message
+			}
+		}
+	}
+	if t := inner.TypeName; t != "" && t != "LocalizedMethodFault" {
+		e.Type = clean(t, 64)
+	}
 	if msg != "" {
 		e.Messages = []string{clean(msg, maxMessageLen)}
 	}
@@ -295,34 +366,3 @@ func sanitize(s string, max int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// secretForms returns the forms in which vCenter may echo the credentials:
-// the password as typed, JSON-escaped (as in a VI/JSON Login body), URL-escaped,
-// and the Basic authorization value of user and password.
-func secretForms(user, password string) []string {
-	if password == "" {
-		return nil
-	}
-	forms := []string{password, url.QueryEscape(password), url.PathEscape(password),
-		base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
-	for _, html := range []bool{true, false} {
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
-		_ = enc.Encode(password) // a string always encodes
-		forms = append(forms, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`))
-	}
-	return forms
-}
-
-// newScrubber returns a replacer of every secret in secrets by "***",
-// longest first so that a secret containing another is replaced whole.
-func newScrubber(secrets []string) *strings.Replacer {
-	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return s == "" })
-	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range slices.Compact(secrets) {
-		pairs = append(pairs, s, "***")
-	}
-	return strings.NewReplacer(pairs...)
-}

@@ -17,11 +17,13 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -95,14 +97,15 @@ func TestOldTLSIsRefusedBeforeAnythingIsSent(t *testing.T) {
 	before := front.handshakes.Load()
 
 	err = c.Power(ctx, "vm-73", PowerStart)
+	var tlsErr *TLSError
 	var te *TransportError
-	if !errors.As(err, &te) {
-		t.Fatalf("err = %v, want a TransportError", err)
+	if !errors.As(err, &tlsErr) || errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TLSError: vCenter was reached (not a TransportError)", err)
 	}
-	if te.MaybeApplied || strings.Contains(err.Error(), "may have been applied") {
-		t.Errorf("a POST refused at the TLS handshake is reported as maybe applied: %v", err)
+	if strings.Contains(err.Error(), "may have been applied") || errors.Is(err, ErrUntrustedCertificate) {
+		t.Errorf("a POST refused at the TLS handshake is reported as maybe applied, or as a certificate problem: %v", err)
 	}
-	if !strings.Contains(err.Error(), "no TLS 1.2 or 1.3") {
+	if !strings.Contains(err.Error(), "was reached, but offers no TLS 1.2 or 1.3") {
 		t.Errorf("err = %v, want it to say vCenter offers no TLS 1.2", err)
 	}
 	if _, err := c.GetPower(ctx, "vm-73"); err == nil {
@@ -338,26 +341,42 @@ func TestErrorsKeepFewMessages(t *testing.T) {
 	}
 }
 
-func TestSecretForms(t *testing.T) {
-	got := secretForms("administrator@vsphere.local", `p<"w&d`)
-	for _, want := range []string{
-		`p<"w&d`, `p\u003c\"w\u0026d`, `p<\"w&d`, "p%3C%22w%26d",
-		base64.StdEncoding.EncodeToString([]byte(`administrator@vsphere.local:p<"w&d`)),
-	} {
-		found := false
-		for _, g := range got {
-			found = found || g == want
+// secretForms lists the forms in which vCenter may echo the credentials.
+func secretForms(user, password string) []string {
+	forms := []string{password, url.QueryEscape(password), url.PathEscape(password),
+		base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	for _, html := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		_ = enc.Encode(password)
+		forms = append(forms, strings.Trim(strings.TrimSpace(b.String()), `"`))
+	}
+	return forms
+}
+
+// TestClientScrubsEveryForm: the client's scrubber (the process's one,
+// package redact) removes the credentials in every form vCenter may echo.
+func TestClientScrubsEveryForm(t *testing.T) {
+	const user, password = "administrator@vsphere.local", `p<"w&d-long`
+	c, err := New(Config{Host: "vc.example.com", User: user, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range secretForms(user, password) {
+		if got := c.clean()("x "+form+" y", 1000); strings.Contains(got, form) {
+			t.Errorf("form %q survives: %q", form, got)
 		}
-		if !found {
-			t.Errorf("secretForms lacks %q: %q", want, got)
-		}
 	}
-	if got := secretForms("u", ""); got != nil {
-		t.Errorf("no password: %q, want none", got)
+	shared := redact.New()
+	c, err = New(Config{Host: "vc.example.com", User: user, Password: password, Scrub: shared})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := newScrubber(secretForms("u", "pass")).Replace("x pass y dTpwYXNz"); got != "x *** y ***" {
-		t.Errorf("scrubbed = %q", got)
+	if got := shared.Scrub("said " + password); strings.Contains(got, password) {
+		t.Errorf("the shared scrubber does not know the credentials the client added: %q", got)
 	}
+	_ = c
 }
 
 func TestNormalizeHostKeepsToHostAndPort(t *testing.T) {

@@ -100,6 +100,8 @@ func FuzzDecodeErrors(f *testing.F) {
 		`{"type":"com.vmware.vapi.std.errors.not_found","value":{"messages":[{"default_message":"m"}]}}`,
 		`{"type":"x"}`, `{"type":""}`, `{"_typeName":"InvalidLogin","faultstring":"bad"}`,
 		`{"_typeName":"LocalizedMethodFault","fault":{"_typeName":"FileFault"},"localizedMessage":"disk"}`,
+		`{"_typeName":"LocalizedMethodFault","localizedMessage":"no fault"}`, `{"_typeName":"X","faultMessage":[{"message":"m"},{}]}`,
+		`{"type":"com.vmware.vapi.std.errors.already_in_desired_state","value":{}}`, `{"error_type":"NOT_FOUND"}`,
 		`{"error_type":"\u001b[31m","messages":[{"default_message":"a\nb\u202e"}]}`, `null`, `[]`, `"s"`, ``,
 	} {
 		f.Add([]byte(seed), uint8(0))
@@ -320,6 +322,15 @@ func fuzzResponses(f *testing.F, mode Mode, release string, routes []fuzzRoute) 
 		`{"state":"running","progress":50}`, `{"state":"error","error":{"_typeName":"LocalizedMethodFault","fault":{"_typeName":"FileFault"}}}`,
 		`{"currentSnapshot":{"value":"snapshot-1"},"rootSnapshotList":[{"snapshot":{"value":"../x"},"name":"\u2028","childSnapshotList":[{}]}]}`,
 		`{"state":"success","result":{"_typeName":"ManagedObjectReference","_value":{"type":"VirtualMachineSnapshot","value":"snapshot-9"}}}`,
+		// Live shapes (testdata/live): a bare TaskInfo.error, a boxed result, a /rest error without
+		// value.error_type, what a vCenter without VI/JSON sends, escaped snapshot names.
+		`{"state":"error","error":{"_typeName":"InvalidArgument","faultstring":"A specified parameter was not correct: spec","invalidProperty":"spec"}}`,
+		`{"state":"success","result":{"_typeName":"ArrayOfCheckResult","_value":[{"_typeName":"CheckResult"}]}}`,
+		`{"state":"error","error":{"_typeName":"FileFault","faultMessage":[{"key":"k","message":"m\u0000"}]}}`,
+		`{"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"messages":[{"args":[],"default_message":"Authentication required.","id":"x"}]}}`,
+		`<?xml version="1.0"?><soapenv:Envelope><soapenv:Body><soapenv:Fault><faultstring>x</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+		`<!DOCTYPE html><html><body>vSphere</body></html>`,
+		`{"rootSnapshotList":[{"snapshot":{"value":"snapshot-1"},"name":"a%2fb%25%zz%","childSnapshotList":[]}]}`,
 	} {
 		for r := range routes { // every body on every route, with status 200
 			f.Add(uint8(r), uint8(0), []byte(seed))

@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 )
 
@@ -16,13 +17,35 @@ type CPUInfo struct {
 // MemoryInfo is a VM's memory configuration, in MiB. The increment and limit
 // are reported only when hot-add is on and the VM is running.
 //
-// vCenter 8 spells the keys size_MiB; 9.x documents size_mib. encoding/json
-// matches keys case-insensitively, so both decode (vcenter-api.md §2.3).
+// vCenter 8 spells the keys size_MiB; 9.x documents size_mib. Both decode,
+// by explicit tags (see renamedKeys in release.go).
 type MemoryInfo struct {
 	SizeMiB                int64  `json:"size_MiB"`
 	HotAddEnabled          bool   `json:"hot_add_enabled"`
 	HotAddIncrementSizeMiB *int64 `json:"hot_add_increment_size_MiB,omitempty"`
 	HotAddLimitMiB         *int64 `json:"hot_add_limit_MiB,omitempty"`
+}
+
+// UnmarshalJSON reads either spelling of the renamed keys.
+func (m *MemoryInfo) UnmarshalJSON(b []byte) error {
+	var w struct {
+		SizeMiB        *int64 `json:"size_MiB"`
+		SizeMib        *int64 `json:"size_mib"`
+		HotAddEnabled  bool   `json:"hot_add_enabled"`
+		IncrementMiB   *int64 `json:"hot_add_increment_size_MiB"`
+		IncrementMib   *int64 `json:"hot_add_increment_size_mib"`
+		HotAddLimitMiB *int64 `json:"hot_add_limit_MiB"`
+		HotAddLimitMib *int64 `json:"hot_add_limit_mib"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*m = MemoryInfo{HotAddEnabled: w.HotAddEnabled,
+		HotAddIncrementSizeMiB: either(w.IncrementMiB, w.IncrementMib), HotAddLimitMiB: either(w.HotAddLimitMiB, w.HotAddLimitMib)}
+	if size := either(w.SizeMiB, w.SizeMib); size != nil {
+		m.SizeMiB = *size
+	}
+	return nil
 }
 
 // GetCPU reads a VM's CPU configuration.
@@ -58,14 +81,13 @@ func (c *Client) SetCPUCount(ctx context.Context, vm string, count int) error {
 	return c.vapi(ctx, http.MethodPatch, "/vcenter/vm/"+vm+"/hardware/cpu", nil, body, nil)
 }
 
-// SetMemoryMiB sets a VM's memory size. vCenter 8 expects the key size_MiB.
+// SetMemoryMiB sets a VM's memory size. vCenter 8 expects the key size_MiB
+// (keySizeMiB).
 // On a running VM it needs memory hot-add and refuses any decrease.
 func (c *Client) SetMemoryMiB(ctx context.Context, vm string, mib int64) error {
 	if err := ValidateID(KindVM, vm); err != nil {
 		return err
 	}
-	body := struct {
-		SizeMiB int64 `json:"size_MiB"`
-	}{mib}
+	body := map[string]int64{keySizeMiB: mib}
 	return c.vapi(ctx, http.MethodPatch, "/vcenter/vm/"+vm+"/hardware/memory", nil, body, nil)
 }

@@ -122,17 +122,22 @@ func (c *Client) vimRead(ctx context.Context, what, method, moType, moID, member
 	if err != nil {
 		return err
 	}
-	sess := c.sess
-	if !st.shared {
-		sess = st.own
-	}
 	r := request{method: method, path: c.vimPath(st, moType, url.PathEscape(moID), member), safe: safe || method == http.MethodGet}
 	if body != nil {
 		r.body = marshal(body)
 	}
-	resp, err := c.withSession(ctx, sess, r, c.vimError)
-	if err != nil || !hasBody(resp, out) {
+	var resp *response
+	if own := c.ownVIMSession(st); own != nil {
+		resp, err = c.withSession(ctx, own, r, c.vimError)
+	} else {
+		resp, err = c.vimShared(ctx, st, r)
+	}
+	if err != nil {
 		return err
+	}
+	defer resp.release()
+	if out == nil {
+		return nil
 	}
 	return decode(r.method, r.path, resp.body, out)
 }

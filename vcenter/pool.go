@@ -50,6 +50,9 @@ func NewPool(base Config, allowed []string) (*Pool, error) {
 		return nil, fmt.Errorf("VCENTER_HOST %s is not in ALLOWED_VCENTER_HOSTS (%s): add it there", def, strings.Join(normalizedAll(allowed), ", "))
 	}
 	slices.Sort(set)
+	// Security: the shared scrubber knows the credentials from the start,
+	// not only once a client is made (clients are made on first use).
+	base.Scrub.AddCredentials(base.User, base.Password)
 	return &Pool{base: base, def: def, allowed: slices.Compact(set), clients: map[string]*Client{}}, nil
 }
 

@@ -2,9 +2,10 @@ package vcenter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,7 @@ import (
 // Snapshot is one node of a VM's snapshot tree, flattened in pre-order.
 type Snapshot struct {
 	ID          string     // MoRef value, e.g. "snapshot-12"
-	Name        string     // sanitised
+	Name        string     // as typed: unescaped (see escapeName), then sanitised
 	Description string     // sanitised
 	Created     time.Time  // createTime
 	PowerState  PowerState // the VM's power state captured (POWERED_ON means with memory)
@@ -63,7 +64,7 @@ func (c *Client) ListSnapshots(ctx context.Context, vm string) ([]Snapshot, erro
 		for _, n := range nodes {
 			out = append(out, Snapshot{
 				ID:          sanitize(n.Snapshot.Value, maxIDLen),
-				Name:        sanitize(n.Name, maxNameLen),
+				Name:        sanitize(unescapeName(n.Name), maxNameLen),
 				Description: sanitize(n.Description, maxMessageLen),
 				Created:     n.CreateTime,
 				PowerState:  vimPowerState(n.State),
@@ -95,6 +96,7 @@ func vimPowerState(s string) PowerState {
 
 // SnapshotSpec describes a snapshot to take.
 type SnapshotSpec struct {
+	// Name is the name as shown to people; CreateSnapshot escapes it.
 	Name        string
 	Description string
 	// Memory includes the VM's memory, so a revert resumes it running.
@@ -120,7 +122,7 @@ func (c *Client) CreateSnapshot(ctx context.Context, vm string, spec SnapshotSpe
 		Description string       `json:"description"`
 		Memory      bool         `json:"memory"`
 		QuiesceSpec *quiesceSpec `json:"quiesceSpec,omitempty"`
-	}{Name: spec.Name, Description: spec.Description, Memory: spec.Memory}
+	}{Name: escapeName(spec.Name), Description: spec.Description, Memory: spec.Memory}
 	if spec.Quiesce {
 		body.QuiesceSpec = &quiesceSpec{TypeName: "VirtualMachineGuestQuiesceSpec", Timeout: spec.QuiesceTimeoutMinutes}
 	}
@@ -164,136 +166,34 @@ func (c *Client) RevertSnapshot(ctx context.Context, snapshot string, suppressPo
 	return taskID(task)
 }
 
-func taskID(m moRef) (string, error) {
-	if err := ValidateID(KindTask, m.Value); err != nil {
-		return "", fmt.Errorf("vCenter returned an unreadable task reference: %w", err)
-	}
-	return m.Value, nil
+// vSphere keeps names escaped (the reference of CreateSnapshot_Task and of
+// ManagedEntity.name, via pyvmomi's docs/vim): a % in a name sent "must be
+// escaped, unless it is used to start an escape sequence", and a / or \
+// read back is escaped as %2f or %5c, a % as %25. A name from a person is
+// not an escape sequence, so every %, / and \ of it is escaped on the way
+// in, and every %XX sequence of a name read back is decoded for display.
+
+// escapeName escapes a display name for vCenter: % → %25, / → %2f, \ → %5c.
+func escapeName(name string) string {
+	return strings.NewReplacer("%", "%25", "/", "%2f", `\`, "%5c").Replace(name)
 }
 
-// TaskState is a vCenter task's state.
-type TaskState string
-
-// Task states (TaskInfoState).
-const (
-	TaskQueued  TaskState = "queued"
-	TaskRunning TaskState = "running"
-	TaskSuccess TaskState = "success"
-	TaskError   TaskState = "error"
-)
-
-// Task is what Task info says of a task.
-type Task struct {
-	ID         string
-	State      TaskState
-	Progress   int  // percent, while running
-	Cancelable bool // whether CancelTask can stop it
-	Cancelled  bool
-	// ResultID is the MoRef value of the result, e.g. the new snapshot.
-	ResultID string
-	// Err is the task's fault when State is TaskError.
-	Err *APIError
-}
-
-// Done reports whether the task has ended.
-func (t Task) Done() bool { return t.State == TaskSuccess || t.State == TaskError }
-
-type vimTaskInfo struct {
-	Key        string    `json:"key"`
-	State      TaskState `json:"state"`
-	Progress   int       `json:"progress"`
-	Cancelable bool      `json:"cancelable"`
-	Cancelled  bool      `json:"cancelled"`
-	Result     *moRef    `json:"result"`
-	Error      *vimFault `json:"error"`
-}
-
-// TaskInfo reads a task's state once.
-func (c *Client) TaskInfo(ctx context.Context, task string) (Task, error) {
-	if err := ValidateID(KindTask, task); err != nil {
-		return Task{}, err
+// unescapeName decodes the %XX sequences of a name vCenter sent. A % that
+// starts none is kept.
+func unescapeName(name string) string {
+	if !strings.Contains(name, "%") {
+		return name
 	}
-	var info vimTaskInfo
-	if err := c.vim(ctx, http.MethodGet, "Task", task, "info", nil, &info); err != nil {
-		return Task{}, fmt.Errorf("read %s: %w", task, err)
-	}
-	t := Task{ID: task, State: TaskState(sanitize(string(info.State), 32)), Progress: info.Progress, Cancelable: info.Cancelable, Cancelled: info.Cancelled}
-	if info.Result != nil {
-		t.ResultID = sanitize(info.Result.Value, maxIDLen)
-	}
-	if info.State == TaskError {
-		e := &APIError{Status: http.StatusOK, Method: http.MethodGet, Path: "Task/" + task + "/info", Type: "TaskFailed"}
-		if info.Error != nil {
-			applyFault(e, info.Error, c.clean())
-		}
-		t.Err = e
-	}
-	return t, nil
-}
-
-// WaitTask polls the task until it ends, calling progress (if non-nil)
-// whenever the percentage changes. When ctx ends first it returns the last
-// state read and ctx's error: the task goes on in vCenter unless cancelled.
-// A task that ends in error returns its fault as the error.
-func (c *Client) WaitTask(ctx context.Context, task string, progress func(percent int)) (Task, error) {
-	last := -1
-	var t Task
-	for {
-		var err error
-		t, err = c.TaskInfo(ctx, task)
-		if err != nil {
-			if ctx.Err() != nil {
-				return t, ctx.Err()
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		if name[i] == '%' && i+2 < len(name) {
+			if v, err := strconv.ParseUint(name[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
 			}
-			return t, err
 		}
-		if t.State == TaskSuccess {
-			return t, nil
-		}
-		if t.State == TaskError {
-			if t.Cancelled {
-				return t, fmt.Errorf("%s was cancelled: %w", task, t.Err)
-			}
-			return t, t.Err
-		}
-		if progress != nil && t.Progress != last {
-			last = t.Progress
-			progress(t.Progress)
-		}
-		if err := sleep(ctx, c.cfg.TaskPollInterval); err != nil {
-			return t, err
-		}
+		b.WriteByte(name[i])
 	}
-}
-
-// CancelTask asks vCenter to cancel a task. It fails for tasks that are not
-// cancelable or already done.
-func (c *Client) CancelTask(ctx context.Context, task string) error {
-	if err := ValidateID(KindTask, task); err != nil {
-		return err
-	}
-	if err := c.vim(ctx, http.MethodPost, "Task", task, "CancelTask", struct{}{}, nil); err != nil {
-		return fmt.Errorf("cancel %s: %w", task, err)
-	}
-	return nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// IsCancelled reports whether err is a cancellation of the caller's context.
-func IsCancelled(err error) bool {
-	return errors.Is(err, context.Canceled)
+	return b.String()
 }

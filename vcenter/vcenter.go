@@ -24,6 +24,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/rs/zerolog"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
 )
 
 // Mode selects the Automation API dialect.
@@ -41,6 +42,10 @@ type Config struct {
 	// Host is the vCenter address as "host" or "host:port"; see [NormalizeHost].
 	Host string
 	User string
+	// Scrub is the process's one scrubber of secrets; the client adds the
+	// credentials to it (nil: a scrubber of its own). It removes them from
+	// every text that leaves this package.
+	Scrub *redact.Scrubber
 	// Password is used for logins only.
 	//
 	// Security: it is never logged, and any echo of it in a vCenter message
@@ -64,7 +69,8 @@ type Config struct {
 	Backoff, MaxBackoff time.Duration
 	// TaskPollInterval is the wait between two Task info reads (default 500ms).
 	TaskPollInterval time.Duration
-	// MaxBodyBytes caps a response body (default 32 MiB).
+	// MaxBodyBytes caps a response body (default 8 MiB, see body.go); a
+	// larger answer fails with ErrBadAnswer.
 	MaxBodyBytes int64
 	// Parallelism bounds concurrent requests of one split list (default 6).
 	Parallelism int
@@ -95,7 +101,7 @@ func (c *Config) setDefaults() {
 		c.TaskPollInterval = 0
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 32 << 20
+		c.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	if c.Parallelism <= 0 {
 		c.Parallelism = 6
@@ -103,7 +109,8 @@ func (c *Config) setDefaults() {
 }
 
 // Client talks to one vCenter. It is safe for concurrent use and keeps one
-// vAPI session (and, before 8.0 U3, one VI/JSON session) for its lifetime.
+// vAPI session (and, before 8.0 U3 or where VI/JSON refuses that one, one
+// VI/JSON session) for its lifetime.
 type Client struct {
 	cfg     Config
 	base    string // "https://host:port"
@@ -112,14 +119,17 @@ type Client struct {
 	http    *retryablehttp.Client
 	log     zerolog.Logger
 
-	sess    *session          // the /api or /rest session
-	names   *nameCache        // id → name for hosts, clusters, folders, networks
-	secrets *strings.Replacer // replaces the credentials in text from vCenter; see clean
+	sess    *session         // the /api or /rest session
+	names   *nameCache       // id → name for hosts, clusters, folders, networks
+	bodies  *bodyReader      // reads answers within MaxBodyBytes and the large-body slot
+	secrets *redact.Scrubber // replaces the credentials in text from vCenter; see clean
 
 	vimMu      sync.Mutex // guards vimSt and closed
 	vimSt      *vimState  // VI/JSON discovery and session, set on first use
 	discoverMu sync.Mutex // serialises VI/JSON discovery
-	// noVIJSONUntil caches the discovery of a vCenter without VI/JSON.
+	// noVIJSON and noVIJSONUntil cache the discovery of a vCenter without
+	// VI/JSON; guarded by vimMu.
+	noVIJSON      *noVIJSONError
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
 
@@ -145,9 +155,16 @@ func New(cfg Config) (*Client, error) {
 		log:     cfg.Log.With().Str("vcenter", host).Logger(),
 	}
 	c.http = c.newHTTPClient()
-	c.secrets = newScrubber(secretForms(cfg.User, cfg.Password))
+	// Security: the one scrubber of the process knows the credentials in
+	// every form vCenter may echo them (escaped, base64 of user:password).
+	c.secrets = cfg.Scrub
+	if c.secrets == nil {
+		c.secrets = redact.New()
+	}
+	c.secrets.AddCredentials(cfg.User, cfg.Password)
 	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
 	c.names = newNameCache()
+	c.bodies = newBodyReader(cfg.MaxBodyBytes)
 	return c, nil
 }
 
@@ -166,12 +183,15 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
-	vim := c.vimSt
+	var own *session
+	if c.vimSt != nil {
+		own = c.vimSt.own
+	}
 	c.vimMu.Unlock()
 
 	var errs []error
-	if vim != nil && vim.own != nil {
-		errs = append(errs, vim.own.close(ctx))
+	if own != nil {
+		errs = append(errs, own.close(ctx))
 	}
 	errs = append(errs, c.sess.close(ctx))
 	c.http.HTTPClient.CloseIdleConnections()
@@ -189,13 +209,18 @@ func (c *Client) newHTTPClient() *retryablehttp.Client {
 	tr.Proxy = nil // vCenter is reached directly; a proxy would see session tokens
 	rc := &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: tr, CheckRedirect: noRedirects},
-		Logger:       leveledLogger{c.log},
+		Logger:       leveledLogger{c},
 		RetryWaitMin: c.cfg.Backoff,
 		RetryWaitMax: c.cfg.MaxBackoff,
 		RetryMax:     c.cfg.Retries,
-		CheckRetry:   checkRetry,
+		CheckRetry:   c.checkRetry,
 		Backoff:      backoff,
 		ErrorHandler: keepLastResponse,
+		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, attempt int) {
+			if p, _ := r.Context().Value(progressKey{}).(*progress); p != nil {
+				p.attempts.Store(int32(attempt + 1)) //nolint:gosec // attempt ≤ Retries
+			}
+		},
 	}
 	return rc
 }

@@ -1,13 +1,13 @@
 package vcenter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 )
 
@@ -16,18 +16,20 @@ import (
 // vCenter 8.0 U1; from 8.0 U3 the Automation API session is valid there too,
 // before that it needs its own login.
 
-// probeRelease is the release used to read ServiceInstance content, which
-// tells the server's own release: the oldest with VI/JSON, so every server
-// that has the API answers it.
-const probeRelease = "8.0.1.0"
-
 // vimState is what VI/JSON discovery found, fixed for the client's lifetime.
+//
+// The fields are fixed once discovered, except own, which the client sets
+// (under Client.vimMu) when VI/JSON refuses the shared session of a server
+// whose release says it shares it; see vimShared.
 type vimState struct {
-	release        string   // path segment: the server's about.apiVersion
-	fullName       string   // about.fullName, for doctor
-	sessionManager string   // SessionManager moId
-	shared         bool     // 8.0 U3+: the vAPI token is valid here
-	own            *session // pre-U3: a separate VI/JSON session
+	apiVersion     string // the server's about.apiVersion
+	release        string // the {release} path segment (pathRelease)
+	fullName       string // about.fullName, for doctor
+	sessionManager string // SessionManager moId
+	// own is the VI/JSON session of its own: from discovery before 8.0 U3,
+	// and after a refused shared session on 8.0 U3+; nil while the
+	// Automation API session is used. Guarded by Client.vimMu.
+	own *session
 }
 
 // VIJSONInfo describes the VI/JSON API of the vCenter, for diagnostics.
@@ -44,38 +46,38 @@ func (c *Client) VIJSON(ctx context.Context) (VIJSONInfo, error) {
 	if err != nil {
 		return VIJSONInfo{}, err
 	}
-	return VIJSONInfo{APIVersion: st.release, FullName: st.fullName, SharedSession: st.shared}, nil
+	return VIJSONInfo{APIVersion: st.apiVersion, FullName: st.fullName, SharedSession: c.ownVIMSession(st) == nil}, nil
 }
 
-// CheckVIJSON discovers the VI/JSON API and, before 8.0 U3, logs in to it,
-// so that a diagnosis covers the snapshot path end to end.
+// CheckVIJSON discovers the VI/JSON API and checks a session on it, so that
+// a diagnosis covers the snapshot path end to end: before 8.0 U3 it logs
+// in to VI/JSON; from 8.0 U3 it reads SessionManager.currentSession with
+// the Automation API session, which is null when VI/JSON does not accept
+// it, and then falls back to a VI/JSON login as snapshot calls would.
 func (c *Client) CheckVIJSON(ctx context.Context) (VIJSONInfo, error) {
-	info, err := c.VIJSON(ctx)
+	st, err := c.vimInfo(ctx)
 	if err != nil {
-		return info, err
+		return VIJSONInfo{}, err
 	}
-	st, _ := c.vimInfo(ctx)
-	if st.own != nil {
-		if _, _, err := st.own.get(ctx); err != nil {
-			return info, err
+	if own := c.ownVIMSession(st); own == nil {
+		var current *struct {
+			UserName string `json:"userName"`
+		}
+		if err := c.vim(ctx, http.MethodGet, "SessionManager", st.sessionManager, "currentSession", nil, &current); err != nil {
+			return VIJSONInfo{}, err
+		}
+		if current == nil {
+			if _, err := c.useOwnVIMSession(st); err != nil {
+				return VIJSONInfo{}, err
+			}
 		}
 	}
-	return info, nil
-}
-
-// validRelease reports whether s is a dotted release such as "8.0.3.0":
-// two to four numbers of one to three digits.
-func validRelease(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 || len(parts) > 4 {
-		return false
-	}
-	for _, p := range parts {
-		if len(p) < 1 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
-			return false
+	if own := c.ownVIMSession(st); own != nil {
+		if _, _, err := own.get(ctx); err != nil {
+			return VIJSONInfo{}, err
 		}
 	}
-	return true
+	return c.VIJSON(ctx)
 }
 
 // validMoID reports whether s is a plausible managed-object id for a
@@ -98,36 +100,44 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	c.vimMu.Lock()
-	st, closed, absent := c.vimSt, c.closed, time.Now().Before(c.noVIJSONUntil)
+	st, closed, absent := c.vimSt, c.closed, c.noVIJSON
+	if !time.Now().Before(c.noVIJSONUntil) {
+		absent = nil
+	}
 	c.vimMu.Unlock()
 	switch {
 	case closed:
 		return nil, errClosed
 	case st != nil:
 		return st, nil
-	case absent:
-		return nil, ErrNoVIJSON
+	case absent != nil:
+		return nil, absent
 	}
 	// One discovery at a time: concurrent calls (GetVM's parallel reads)
 	// wait for it and use its answer.
 	c.discoverMu.Lock()
 	defer c.discoverMu.Unlock()
 	c.vimMu.Lock()
-	st, absent = c.vimSt, time.Now().Before(c.noVIJSONUntil)
+	st, absent = c.vimSt, c.noVIJSON
+	if !time.Now().Before(c.noVIJSONUntil) {
+		absent = nil
+	}
 	c.vimMu.Unlock()
 	switch {
 	case st != nil:
 		return st, nil
-	case absent:
-		return nil, ErrNoVIJSON
+	case absent != nil:
+		return nil, absent
 	}
 	st, err := c.discover(ctx)
 	c.vimMu.Lock()
 	defer c.vimMu.Unlock()
-	if errors.Is(err, ErrNoVIJSON) {
+	var none *noVIJSONError
+	if errors.As(err, &none) {
 		// vCenter 8.0 GA: ask again only after a while (an upgrade), not
-		// on every call that would like VI/JSON.
-		c.noVIJSONUntil = time.Now().Add(noVIJSONRecheck)
+		// on every call that would like VI/JSON. Transient failures (a
+		// 503, a timeout) are not noVIJSONErrors, and are not remembered.
+		c.noVIJSON, c.noVIJSONUntil = none, time.Now().Add(none.recheck)
 	}
 	if err != nil {
 		return nil, err
@@ -138,21 +148,55 @@ func (c *Client) vimInfo(ctx context.Context) (*vimState, error) {
 	return c.vimSt, nil
 }
 
-// noVIJSONRecheck is how long a vCenter without VI/JSON is believed.
-const noVIJSONRecheck = 10 * time.Minute
+// How long a vCenter without VI/JSON is believed: a 404 or an apiVersion
+// before 8.0 U1 is definite; another answer that is not VI/JSON (a SOAP
+// fault, an HTML page) is believed for a shorter while, as a proxy in
+// front of a vCenter that has VI/JSON could send one.
+const (
+	noVIJSONRecheck      = 10 * time.Minute
+	notVIJSONShortly     = time.Minute
+	maxDiscoveryEvidence = 64
+)
+
+// noVIJSONError is [ErrNoVIJSON] with what the discovery saw.
+type noVIJSONError struct {
+	seen    string // "GET …/content answered HTTP 405 with an HTML page"
+	recheck time.Duration
+}
+
+func (e *noVIJSONError) Error() string        { return ErrNoVIJSON.Error() + " (" + e.seen + ")" }
+func (e *noVIJSONError) Is(target error) bool { return target == ErrNoVIJSON }
 
 // discover reads ServiceInstance content, which needs no session.
+//
+// A vCenter without VI/JSON (8.0 GA) answers it with a 404, or, depending
+// on what stands in front of vpxd, a 400, 405, 500 or 501 carrying a SOAP
+// fault or an HTML page, or even a 200 with a page that is not JSON. All of
+// these mean "no VI/JSON" (ErrNoVIJSON), which is remembered. A VI/JSON
+// fault (a JSON object with _typeName) means the API is there and failed;
+// that, and a transient answer (429, 502, 503, 504) or a timeout, is an
+// error that the next call retries.
 func (c *Client) discover(ctx context.Context) (*vimState, error) {
-	r := request{method: http.MethodGet, path: "/sdk/vim25/" + probeRelease + "/ServiceInstance/ServiceInstance/content", safe: true}
+	r := request{method: http.MethodGet, path: "/sdk/vim25/" + releaseVIJSON + "/ServiceInstance/ServiceInstance/content", safe: true}
 	resp, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("discover VI/JSON: %w", err)
 	}
-	if resp.status == http.StatusNotFound {
-		return nil, ErrNoVIJSON
+	defer resp.release()
+	notVIJSON := func(recheck time.Duration) error {
+		return &noVIJSONError{seen: fmt.Sprintf("%s %s answered HTTP %d with %s", r.method, r.path, resp.status, bodyKind(resp)), recheck: recheck}
 	}
-	if resp.status/100 != 2 {
-		return nil, fmt.Errorf("discover VI/JSON: %w", decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean()))
+	switch {
+	case resp.status == http.StatusNotFound:
+		return nil, notVIJSON(noVIJSONRecheck)
+	case resp.status/100 == 2 && len(bytes.TrimSpace(resp.body)) > 0 && !json.Valid(resp.body):
+		return nil, notVIJSON(notVIJSONShortly)
+	case resp.status/100 == 2:
+	case slices.Contains([]int{http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusInternalServerError, http.StatusNotImplemented}, resp.status) &&
+		!isVimFault(resp.body):
+		return nil, notVIJSON(notVIJSONShortly)
+	default:
+		return nil, fmt.Errorf("discover VI/JSON: %w", c.vimError(r, resp))
 	}
 	var content struct {
 		About struct {
@@ -168,8 +212,8 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 	if !validRelease(rel) {
 		return nil, fmt.Errorf("discover VI/JSON: vCenter reports an unreadable apiVersion %s", quoteShort(rel))
 	}
-	if compareRelease(rel, probeRelease) < 0 {
-		return nil, ErrNoVIJSON
+	if !hasVIJSON(rel) {
+		return nil, &noVIJSONError{seen: "vCenter reports API version " + rel, recheck: noVIJSONRecheck}
 	}
 	sm := content.SessionManager.Value
 	if sm == "" {
@@ -179,40 +223,43 @@ func (c *Client) discover(ctx context.Context) (*vimState, error) {
 		return nil, fmt.Errorf("discover VI/JSON: unreadable SessionManager id %s", quoteShort(sm))
 	}
 	st := &vimState{
-		release:        rel,
+		apiVersion:     rel,
+		release:        pathRelease(rel),
 		fullName:       sanitize(content.About.FullName, 200),
 		sessionManager: sm,
-		shared:         compareRelease(rel, "8.0.3.0") >= 0,
 	}
-	if !st.shared {
-		st.own = &session{
-			login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
-			logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
-		}
+	if !sharesSession(rel) {
+		st.own = c.newVIMSession(st)
 	}
-	c.log.Debug().Str("release", rel).Bool("shared_session", st.shared).Msg("VI/JSON discovered")
+	c.log.Debug().Str("release", rel).Bool("shared_session", st.own == nil).Msg("VI/JSON discovered")
 	return st, nil
 }
 
-// compareRelease compares dotted releases numerically ("8.0.10.0" > "8.0.3.0").
-func compareRelease(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(as), len(bs)) {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
+// isVimFault reports whether body is a VI/JSON fault: a JSON object with a
+// _typeName (vcenter-api.md §3.3).
+func isVimFault(body []byte) bool {
+	var f struct {
+		TypeName string `json:"_typeName"`
 	}
-	return 0
+	return json.Unmarshal(body, &f) == nil && f.TypeName != ""
+}
+
+// bodyKind describes an answer that is not VI/JSON for an error: its
+// Content-Type, or what its first bytes look like.
+func bodyKind(resp *response) string {
+	b := bytes.TrimSpace(resp.body)
+	switch {
+	case len(b) == 0:
+		return "no body"
+	case bytes.Contains(b[:min(len(b), 512)], []byte("Envelope")):
+		return "a SOAP fault"
+	case bytes.HasPrefix(bytes.ToLower(b), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(b), []byte("<html")):
+		return "an HTML page"
+	}
+	if ct := resp.header.Get("Content-Type"); ct != "" {
+		return "a body of type " + quoteShort(sanitize(ct, maxDiscoveryEvidence))
+	}
+	return "a body that is not VI/JSON"
 }
 
 func (c *Client) vimPath(st *vimState, moType, moID, member string) string {
@@ -231,6 +278,7 @@ func (c *Client) vimLogin(ctx context.Context, st *vimState) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("log in to VI/JSON on %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
 		e := c.vimError(r, resp)
 		if errors.Is(e, ErrInvalidLogin) {
@@ -252,15 +300,20 @@ func (c *Client) vimLogout(ctx context.Context, st *vimState, tok string) error 
 	if err != nil {
 		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, err)
 	}
+	defer resp.release()
 	if resp.status/100 != 2 {
-		return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, c.vimError(r, resp))
+		if e := c.vimError(r, resp); !errors.Is(e, ErrUnauthenticated) { // else it had expired already
+			return fmt.Errorf("log out of VI/JSON on %s: %w", c.host, e)
+		}
 	}
 	c.log.Info().Msg("logged out of VI/JSON")
 	return nil
 }
 
 func (c *Client) vimError(r request, resp *response) *APIError {
-	return decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean(r.token))
+	e := decodeVimFault(resp.status, r.method, r.path, resp.body, c.clean(r.token))
+	e.RetryAfter, e.retryNote = resp.retryAfter, resp.retryNote
+	return e
 }
 
 // vim calls a VI/JSON method (POST) or reads a property (GET) of the object
@@ -271,19 +324,103 @@ func (c *Client) vim(ctx context.Context, method, moType, moID, member string, b
 	if err != nil {
 		return err
 	}
-	sess := c.sess
-	if !st.shared {
-		sess = st.own
-	}
 	r := request{method: method, path: c.vimPath(st, moType, moID, member), safe: method == http.MethodGet}
 	if body != nil {
 		r.body = marshal(body)
 	}
-	resp, err := c.withSession(ctx, sess, r, c.vimError)
-	if err != nil || !hasBody(resp, out) {
+	var resp *response
+	if own := c.ownVIMSession(st); own != nil {
+		resp, err = c.withSession(ctx, own, r, c.vimError)
+	} else {
+		resp, err = c.vimShared(ctx, st, r)
+	}
+	if err != nil {
 		return err
 	}
+	defer resp.release()
+	if out == nil {
+		return nil
+	}
 	return decode(r.method, r.path, resp.body, out)
+}
+
+// vimShared sends r with the Automation API session, as 8.0 U3 and later
+// accept on VI/JSON. When VI/JSON answers NotAuthenticated, the session
+// either expired or is not shared on this vCenter, whatever its release
+// says (a build where it is not in effect): the Automation API tells which
+// (vapiSessionAlive). An expired session is renewed once and r replayed; a
+// live one that VI/JSON refuses makes the client fall back, once and for
+// the client's lifetime, to a VI/JSON login of its own, and replay r with
+// it.
+//
+// Security: a NotAuthenticated request was not run, so replaying it is safe
+// even for a POST.
+func (c *Client) vimShared(ctx context.Context, st *vimState, r request) (*response, error) {
+	tok, gen, err := c.sess.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		r.token = tok
+		resp, err := c.roundTrip(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status/100 == 2 {
+			return resp, nil
+		}
+		e := c.vimError(r, resp)
+		resp.release()
+		if !errors.Is(e, ErrUnauthenticated) {
+			return nil, e
+		}
+		if c.vapiSessionAlive(ctx, tok) {
+			own, err := c.useOwnVIMSession(st)
+			if err != nil {
+				return nil, err
+			}
+			return c.withSession(ctx, own, r, c.vimError)
+		}
+		if attempt > 0 {
+			return nil, e
+		}
+		c.log.Info().Str("path", r.path).Msg("vCenter session expired; logging in again")
+		if tok, gen, err = c.sess.renew(ctx, gen); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// newVIMSession returns a VI/JSON session of the client's own on st.
+func (c *Client) newVIMSession(st *vimState) *session {
+	return &session{
+		login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
+		logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
+	}
+}
+
+// ownVIMSession returns st's own VI/JSON session, or nil while the
+// Automation API session is shared.
+func (c *Client) ownVIMSession(st *vimState) *session {
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	return st.own
+}
+
+// useOwnVIMSession switches st to a VI/JSON session of its own, once:
+// concurrent callers get the same session.
+func (c *Client) useOwnVIMSession(st *vimState) (*session, error) {
+	c.vimMu.Lock()
+	defer c.vimMu.Unlock()
+	if c.closed {
+		return nil, errClosed
+	}
+	if st.own == nil {
+		c.log.Warn().Str("api_version", st.apiVersion).
+			Msg("VI/JSON refused the Automation API session although this vCenter release shares it; logging in to VI/JSON separately")
+		st.own = c.newVIMSession(st)
+	}
+	return st.own, nil
 }
 
 // moRef is a VI/JSON ManagedObjectReference. It also accepts the boxed form

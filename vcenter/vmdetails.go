@@ -116,14 +116,16 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 		return VMDetails{}, err
 	}
 	var (
-		wg        sync.WaitGroup
-		info      vmInfo
-		infoErr   error
-		guest     guestIdentity
-		guestErr  error
-		runtime   struct{ Host *moRef }
+		wg       sync.WaitGroup
+		info     vmInfo
+		infoErr  error
+		guest    guestIdentity
+		guestErr error
+		runtime  struct {
+			Host *moRef `json:"host"`
+		}
 		hostErr   error
-		parent    moRef
+		parent    *moRef // null for a VM in a vApp (it has parentVApp instead)
 		parentErr error
 		vmPath    = "/vcenter/vm/" + vm
 	)
@@ -187,7 +189,7 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 }
 
 // place fills in host, cluster, folder and network names from the cache.
-func (c *Client) place(ctx context.Context, d *VMDetails, host *moRef, hostErr error, parent moRef, parentErr error) {
+func (c *Client) place(ctx context.Context, d *VMDetails, host *moRef, hostErr error, parent *moRef, parentErr error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	if hostErr == nil && host != nil && LooksLikeID(KindHost, host.Value) {
@@ -207,7 +209,7 @@ func (c *Client) place(ctx context.Context, d *VMDetails, host *moRef, hostErr e
 			}
 		})
 	}
-	if parentErr == nil && LooksLikeID(KindFolder, parent.Value) {
+	if parentErr == nil && parent != nil && LooksLikeID(KindFolder, parent.Value) {
 		d.Placement.FolderID = parent.Value
 		wg.Go(func() {
 			name := c.name(ctx, KindFolder, parent.Value)

@@ -55,6 +55,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away mid-body
 	case rt == nil:
 		s.serveUnmatched(c)
+	case rt.pattern == caDownloadPath:
+		s.serveCADownload(c)
 	case rt.surface == surfaceVIM:
 		s.serveVIM(c, rt)
 	default:
@@ -135,7 +137,7 @@ func (s *Server) serveUnmatched(c *call) {
 	case surfaceAPI:
 		writeJSON(c.w, http.StatusNotFound, errAPINotFound().apiBody())
 	case surfaceREST:
-		writeJSON(c.w, http.StatusNotFound, errRESTNotFound(c.r.URL.EscapedPath()).restBody())
+		writeJSON(c.w, http.StatusNotFound, s.restBody(errRESTNotFound(c.r.URL.EscapedPath())))
 	default:
 		http.NotFound(c.w, c.r)
 	}
@@ -159,7 +161,7 @@ func (s *Server) serveVAPI(c *call, rt *route) {
 	switch {
 	case verr != nil:
 		if c.surface == surfaceREST {
-			writeJSON(c.w, restStatus[verr.Type], verr.restBody())
+			writeJSON(c.w, restStatus[verr.Type], s.restBody(verr))
 		} else {
 			writeJSON(c.w, apiStatus[verr.Type], verr.apiBody())
 		}

@@ -28,6 +28,19 @@
 // [Options.Release] picks the build: "8.0.0.0" has no VI/JSON (every
 // /sdk/vim25/... path is 404); "8.0.1.0" and "8.0.2.0" serve VI/JSON with its
 // own login; "8.0.3.0", the default, accepts one session on every surface.
+// A failed task's TaskInfo.error is the bare fault on 8.0.3, as a live 8.0.3
+// sends it, and the documented LocalizedMethodFault before (contract
+// changes §0.2). release.go is the one file that knows releases.
+// [Options.SeparateVIJSONSessions] makes an 8.0.3 keep its sessions apart
+// (VI/JSON refuses a vAPI token), as a build without the unified session
+// would.
+//
+// # Wire shapes
+//
+// Where the contract records a live vCenter's shape, the simulator sends it:
+// a /rest 401 carries its type only in "type", without value.error_type
+// (contract §1.4); [Options.RESTErrorsWithoutErrorType] does the same for
+// every /rest error, as 6.x did (§4).
 //
 // # Default inventory
 //

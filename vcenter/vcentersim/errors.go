@@ -36,11 +36,27 @@ func (e *vapiError) apiBody() any {
 }
 
 // restBody is the /rest error body: the /api body wrapped with its type name.
-func (e *vapiError) restBody() any {
+// Without errorType, value carries only the messages, as in the /rest 401
+// the contract quotes from a live server (§1.4) and in 6.x bodies (§4):
+// {"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"messages":[…]}}.
+func (e *vapiError) restBody(errorType bool) any {
+	var value any = struct {
+		Messages []localizableMessage `json:"messages"`
+	}{e.Messages}
+	if errorType {
+		value = e.apiBody()
+	}
 	return struct {
 		Type  string `json:"type"`
 		Value any    `json:"value"`
-	}{"com.vmware.vapi.std.errors." + strings.ToLower(e.Type), e.apiBody()}
+	}{"com.vmware.vapi.std.errors." + strings.ToLower(e.Type), value}
+}
+
+// restBody writes e for /rest as this server does: UNAUTHENTICATED in the
+// shape the contract quotes (§1.4, without value.error_type), and every
+// error so under Options.RESTErrorsWithoutErrorType.
+func (s *Server) restBody(e *vapiError) any {
+	return e.restBody(!s.opts.RESTErrorsWithoutErrorType && e.Type != "UNAUTHENTICATED")
 }
 
 // apiStatus is the HTTP status of each error type on /api, as the server

@@ -202,7 +202,7 @@ func (s *Server) serveStatusFault(c *call, f *Fault) {
 		verr := newVAPIError(errType, "com.vmware.vcentersim.injected_fault", message(errType))
 		status, body = apiStatus[errType], verr.apiBody()
 		if c.surface == surfaceREST {
-			status, body = restStatus[errType], verr.restBody()
+			status, body = restStatus[errType], s.restBody(verr)
 		}
 	case c.surface == surfaceVIM:
 		typeName := cmp.Or(f.ErrorType, "SystemError")

@@ -101,7 +101,7 @@ type Snapshot struct {
 	ID          string // VirtualMachineSnapshot managed object id, "snapshot-7"
 	Number      int    // VirtualMachineSnapshotTree.id: per VM, from 1
 	VM          string
-	Name        string
+	Name        string // as vCenter stores it: / \ and a stray % escaped (snapshots.go)
 	Description string
 	Parent      string // parent snapshot id; "" for a root
 	Current     bool   // the VM's current snapshot

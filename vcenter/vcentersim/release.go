@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// DefaultRelease is the vim25 API version ([Options.Release]) of a simulator
+// that is not told otherwise: vCenter 8.0 Update 3.
+const DefaultRelease = "8.0.3.0"
+
 // release describes one vCenter 8.0 build the simulator can pose as.
 type release struct {
 	api     string // about.apiVersion and the newest {release} path segment, e.g. "8.0.3.0"
@@ -56,6 +60,14 @@ func (r release) hasVIJSON() bool { return compareVersions(r.api, "8.0.1.0") >= 
 // and VI/JSON alike: from 8.0 U3, when session management moved into vpxd
 // (VMware "Unified Management and Automation Session", KB 375546).
 func (r release) sharedSessions() bool { return compareVersions(r.api, "8.0.3.0") >= 0 }
+
+// bareTaskFaults reports whether TaskInfo.error is the bare fault
+// ({"_typeName":"InvalidArgument","faultstring":…}), as a live 8.0.3 sends
+// it, rather than the LocalizedMethodFault wrapper, the older documented
+// form (contract changes §0.2: "a live 8.0.3 sends the bare fault"; base
+// §3.2). The contract has no sample of 8.0.1 or 8.0.2: they keep the
+// documented form here.
+func (r release) bareTaskFaults() bool { return compareVersions(r.api, "8.0.3.0") >= 0 }
 
 // acceptsPathRelease reports whether a VI/JSON URL may name v as its {release}.
 func (r release) acceptsPathRelease(v string) bool {

@@ -202,6 +202,8 @@ func buildRoutes() routeTable {
 		add(method, "/rest"+strings.TrimPrefix(apiPattern, "/api"), "", h)
 	}
 
+	add(http.MethodGet, caDownloadPath, "", nil).noAuth = true // the CA zip (certs.go)
+
 	// Sessions (contract §1.1, §1.2).
 	login := add(http.MethodPost, "/api/session", "", handleSessionCreate)
 	login.noAuth, login.created = true, true

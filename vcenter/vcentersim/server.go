@@ -23,10 +23,6 @@ const DefaultUser = "administrator@vsphere.local"
 // It is a fixed, public value: the simulator guards nothing.
 const DefaultPassword = "vcentersim-VMware1!"
 
-// DefaultRelease is the vim25 API version ([Options.Release]) of a simulator
-// that is not told otherwise: vCenter 8.0 Update 3.
-const DefaultRelease = "8.0.3.0"
-
 // maxRequestBody bounds what the simulator reads of any request body. vCenter's
 // own limit is not documented; every request this project sends is far smaller.
 const maxRequestBody = 1 << 20
@@ -45,6 +41,14 @@ type Options struct {
 	// valid on every surface). Empty means [DefaultRelease]; any other value
 	// makes NewServer panic.
 	Release string
+
+	// SeparateVIJSONSessions makes a release that shares sessions (8.0 U3)
+	// keep them apart, as releases before it do: VI/JSON answers a vAPI
+	// token with NotAuthenticated and needs its own Login (and /api, /rest
+	// refuse a VI/JSON token). It stands for a build on which the unified
+	// session is not in effect; the contract asks to verify sharing "on
+	// your exact build" (§8), so a client must cope with either.
+	SeparateVIJSONSessions bool
 
 	// User and Password are the only accepted credentials, for Basic auth on
 	// /api and /rest and for the VI/JSON Login. Empty means [DefaultUser] and
@@ -86,6 +90,13 @@ type Options struct {
 	// events (logins, logouts, DRS moves over the 30 days before the server
 	// started) up to Events when it is larger.
 	Events int
+
+	// RESTErrorsWithoutErrorType writes every /rest error without
+	// value.error_type, leaving only the type name
+	// ("com.vmware.vapi.std.errors.not_found") to tell what failed, as 6.x
+	// servers did (contract §4). Without it only UNAUTHENTICATED has that
+	// shape, the one the contract quotes from a live server (§1.4).
+	RESTErrorsWithoutErrorType bool
 
 	// RequestLog is how many of the most recent requests [Server.Requests]
 	// keeps; older ones are dropped first. Zero means [DefaultRequestLog].

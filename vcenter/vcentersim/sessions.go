@@ -47,7 +47,7 @@ func (s *Server) authenticate(c *call) *session {
 	if family == surfaceREST {
 		family = surfaceAPI
 	}
-	if sess.family != family && !s.release.sharedSessions() {
+	if sess.family != family && (!s.release.sharedSessions() || s.opts.SeparateVIJSONSessions) {
 		return nil
 	}
 	sess.lastAccess = s.now()

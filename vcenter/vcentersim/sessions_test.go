@@ -2,6 +2,7 @@ package vcentersim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -42,6 +43,20 @@ func TestAPISessionLifecycle(t *testing.T) {
 	}
 }
 
+// TestRESTErrorsWithoutErrorType: under the option every /rest error names
+// its type only in "type"; /api bodies keep error_type.
+func TestRESTErrorsWithoutErrorType(t *testing.T) {
+	s := newSim(t, Options{RESTErrorsWithoutErrorType: true})
+	token := loginAPI(t, s)
+	r := get(t, s, "/rest/vcenter/vm/vm-4242", token)
+	if want := `{"type":"com.vmware.vapi.std.errors.not_found","value":{"messages":[{"id":"com.vmware.api.vcenter.vm.not_found","default_message":"Virtual machine with identifier 'vm-4242' does not exist.","args":["vm-4242"]}]}}`; r.status != http.StatusNotFound || string(r.body) != want {
+		t.Errorf("/rest 404: status %d %s\nwant %s", r.status, r.body, want)
+	}
+	if r := get(t, s, "/api/vcenter/vm/vm-4242", token); decode[apiError](t, r.body).ErrorType != "NOT_FOUND" {
+		t.Errorf("/api 404 body %s lacks error_type", r.body)
+	}
+}
+
 func TestUnauthenticatedBodies(t *testing.T) {
 	s := newSim(t, Options{})
 	wantMsg := `{"id":"com.vmware.vapi.endpoint.method.authentication.required","default_message":"Authentication required.","args":[]}`
@@ -54,8 +69,9 @@ func TestUnauthenticatedBodies(t *testing.T) {
 		{"api unknown token", "GET", "/api/vcenter/vm/vm-70", "0123456789abcdef0123456789abcdef", nil, `{"error_type":"UNAUTHENTICATED","messages":[` + wantMsg + `]}`},
 		{"api bad password", "POST", "/api/session", "", []string{DefaultUser, "nope"}, `{"error_type":"UNAUTHENTICATED","messages":[` + wantMsg + `]}`},
 		{"api no credentials", "POST", "/api/session", "", nil, `{"error_type":"UNAUTHENTICATED","messages":[` + wantMsg + `]}`},
-		{"rest no token", "GET", "/rest/vcenter/vm", "", nil, `{"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"error_type":"UNAUTHENTICATED","messages":[` + wantMsg + `]}}`},
-		{"rest bad user", "POST", "/rest/com/vmware/cis/session", "", []string{"root", DefaultPassword}, `{"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"error_type":"UNAUTHENTICATED","messages":[` + wantMsg + `]}}`},
+		// /rest: the shape the contract quotes from a live server (§1.4), without value.error_type.
+		{"rest no token", "GET", "/rest/vcenter/vm", "", nil, `{"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"messages":[` + wantMsg + `]}}`},
+		{"rest bad user", "POST", "/rest/com/vmware/cis/session", "", []string{"root", DefaultPassword}, `{"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"messages":[` + wantMsg + `]}}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			hr, _ := http.NewRequest(tt.method, s.URL+tt.path, nil)
@@ -175,15 +191,17 @@ func TestRESTSession(t *testing.T) {
 // VI/JSON, and a VI/JSON token on vAPI, only from 8.0 U3.
 func TestSessionSharingByRelease(t *testing.T) {
 	for _, tt := range []struct {
-		release string
-		shared  bool
+		release  string
+		separate bool // Options.SeparateVIJSONSessions
+		shared   bool
 	}{
-		{"8.0.1.0", false},
-		{"8.0.2.0", false},
-		{"8.0.3.0", true},
+		{"8.0.1.0", false, false},
+		{"8.0.2.0", false, false},
+		{"8.0.3.0", false, true},
+		{"8.0.3.0", true, false},
 	} {
-		t.Run(tt.release, func(t *testing.T) {
-			s := newSim(t, Options{Release: tt.release})
+		t.Run(fmt.Sprintf("%s separate=%v", tt.release, tt.separate), func(t *testing.T) {
+			s := newSim(t, Options{Release: tt.release, SeparateVIJSONSessions: tt.separate})
 			apiToken := loginAPI(t, s)
 			vimToken := loginVIM(t, s, tt.release)
 			vmName := "/sdk/vim25/" + tt.release + "/VirtualMachine/vm-70/name"

@@ -1,6 +1,9 @@
 package vcentersim
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Snapshots live only in VI/JSON: the Automation API has no snapshot
 // resource in 8.0 (contract §3.1). Semantics follow vSphere:
@@ -18,6 +21,14 @@ import "slices"
 //     the current snapshot (or a subtree holding it) makes its parent current.
 // One task runs per VM at a time: a method called while another task on the
 // VM runs fails at once with TaskInProgress. Only create tasks are cancelable.
+//
+// Names are kept escaped, as vSphere keeps entity names: CreateSnapshot's
+// reference says a % in the name "must be escaped, unless it is used to
+// start an escape sequence", and ManagedEntity.name that a / and a \ are
+// escaped as %2f and %5c, a stray % as %25 (pyvmomi docs/vim
+// VirtualMachine.rst, ManagedEntity.rst; the contract records the rule for
+// clone names only, changes §1). escapeName applies that to the name as
+// sent, and the tree returns the stored form.
 
 // snapshotTree is vim25 VirtualMachineSnapshotTree.
 type snapshotTree struct {
@@ -129,6 +140,7 @@ func (s *Server) createSnapshot(c *call, v *vm, p params, method string, quiesce
 			return nil, f
 		}
 	}
+	name = escapeName(name)
 	if busy := s.busyTask(v.ID); busy != nil {
 		return nil, faultTaskInProgress(busy)
 	}
@@ -329,3 +341,27 @@ func (inv *inventory) removeSnapshot(v *vm, sn *snapshot, removeChildren bool) {
 		}
 	}
 }
+
+// escapeName stores a name as vSphere does (see the top of this file): a
+// % that starts an escape sequence (%XX, two hex digits) is kept as sent,
+// any other % becomes %25, a / %2f and a \ %5c.
+func escapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		switch ch := name[i]; {
+		case ch == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]):
+			b.WriteByte('%')
+		case ch == '%':
+			b.WriteString("%25")
+		case ch == '/':
+			b.WriteString("%2f")
+		case ch == '\\':
+			b.WriteString("%5c")
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

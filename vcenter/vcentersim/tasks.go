@@ -146,7 +146,8 @@ type taskReason struct {
 	UserName string `json:"userName"`
 }
 
-func (t *task) info() taskInfo {
+// info is the task's TaskInfo as a server of release rel writes it.
+func (t *task) info(rel release) taskInfo {
 	ti := taskInfo{
 		TypeName: "TaskInfo", Key: t.ID, Task: ref("Task", t.ID), Name: t.Method, DescriptionID: t.DescriptionID,
 		Entity: ref("VirtualMachine", t.VM), EntityName: t.EntityName, State: t.State,
@@ -166,6 +167,9 @@ func (t *task) info() taskInfo {
 		ti.CompleteTime = vimTime(t.CompleteTime)
 	case TaskError:
 		ti.Error = t.fault.localized()
+		if rel.bareTaskFaults() {
+			ti.Error = t.fault.body()
+		}
 		ti.CompleteTime = vimTime(t.CompleteTime)
 	}
 	return ti
@@ -178,7 +182,7 @@ func handleTaskInfo(s *Server, c *call) (any, *vimFault) {
 		return nil, faultNotFound("Task", c.param("moId"))
 	}
 	s.poll(t)
-	return t.info(), nil
+	return t.info(s.release), nil
 }
 
 // handleCancelTask is Task.CancelTask: a running cancelable task ends at once

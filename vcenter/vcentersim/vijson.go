@@ -27,8 +27,8 @@ func ref(typ, value string) moRef {
 func vimTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // vimFault is a vim25 method fault. On the wire it is the fault object itself
-// with HTTP 500 (contract §3.3); inside a TaskInfo it is wrapped in a
-// LocalizedMethodFault.
+// with HTTP 500 (contract §3.3); inside a TaskInfo it is the same bare object
+// on 8.0.3 and a LocalizedMethodFault wrapping it before (release.bareTaskFaults).
 type vimFault struct {
 	typeName string
 	message  string

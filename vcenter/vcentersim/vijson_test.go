@@ -35,6 +35,17 @@ func runTask(t *testing.T, s *Server, token, path string, body any) map[string]a
 	return pollTask(t, s, "8.0.3.0", token, startTask(t, s, token, path, body))
 }
 
+// runTaskOn is runTask on a server of another release.
+func runTaskOn(t *testing.T, s *Server, release, token, path string, body any) map[string]any {
+	t.Helper()
+	r := do(t, s, req{method: http.MethodPost, path: "/sdk/vim25/" + release + path, token: token, body: body})
+	m := decode[moRef](t, r.body)
+	if r.status != http.StatusOK || m.Type != "Task" {
+		t.Fatalf("POST %s: status %d %s", path, r.status, r.body)
+	}
+	return pollTask(t, s, release, token, m.Value)
+}
+
 // snapNames lists a VM's snapshots as "name<parent" with a * on the current one.
 func snapNames(s *Server, vmID string) []string {
 	byID := map[string]string{}
@@ -158,7 +169,7 @@ func TestCreateSnapshot(t *testing.T) {
 			info := runTask(t, s, token, "/VirtualMachine/"+tt.vm+"/"+tt.method, tt.body)
 			snaps := s.Snapshots(tt.vm)
 			if tt.fault != "" {
-				errFault := info["error"].(map[string]any)["fault"].(map[string]any)
+				errFault := info["error"].(map[string]any) // 8.0.3: the bare fault
 				if info["state"] != "error" || errFault["_typeName"] != tt.fault || len(snaps) != before {
 					t.Errorf("task %v, %d snapshots; want error %s and no new snapshot", info, len(snaps), tt.fault)
 				}
@@ -365,7 +376,7 @@ func TestCancelTask(t *testing.T) {
 		t.Fatalf("CancelTask: status %d %s", r.status, r.body)
 	}
 	info := decode[map[string]any](t, get(t, s, vim+"/Task/"+create+"/info", token).body)
-	wantErr := map[string]any{"_typeName": "LocalizedMethodFault", "fault": map[string]any{"_typeName": "RequestCanceled"}, "localizedMessage": "The task was canceled by a user."}
+	wantErr := map[string]any{"_typeName": "RequestCanceled", "faultstring": "The task was canceled by a user."}
 	if info["state"] != "error" || info["cancelled"] != true || !cmp.Equal(info["error"], wantErr) {
 		t.Errorf("cancelled task: %v", info)
 	}
@@ -392,21 +403,35 @@ func TestCancelTask(t *testing.T) {
 	}
 }
 
+// TestFailNextTask also pins the two shapes of TaskInfo.error (contract
+// changes §0.2): the bare fault of a live 8.0.3, and the documented
+// LocalizedMethodFault wrapper on earlier releases.
 func TestFailNextTask(t *testing.T) {
-	s := newSim(t, Options{})
-	token := loginAPI(t, s)
-	s.FailNextTask("FileFault", "Unable to access file [ldn-vmfs-01] web-01/web-01.vmx")
-	info := runTask(t, s, token, "/VirtualMachine/vm-70/CreateSnapshotEx_Task", map[string]any{"name": "f", "memory": false})
-	want := map[string]any{"_typeName": "LocalizedMethodFault", "fault": map[string]any{"_typeName": "FileFault"}, "localizedMessage": "Unable to access file [ldn-vmfs-01] web-01/web-01.vmx"}
-	if info["state"] != "error" || info["cancelled"] != false || !cmp.Equal(info["error"], want) || info["result"] != nil {
-		t.Errorf("failed task %v", info)
-	}
-	if n := len(s.Snapshots("vm-70")); n != 1 {
-		t.Errorf("failed task applied its effect: %d snapshots", n)
-	}
-	// Only the next task fails.
-	if info := runTask(t, s, token, "/VirtualMachine/vm-70/CreateSnapshotEx_Task", map[string]any{"name": "g", "memory": false}); info["state"] != "success" {
-		t.Errorf("the task after: %v", info)
+	const msg = "Unable to access file [ldn-vmfs-01] web-01/web-01.vmx"
+	for _, tt := range []struct {
+		release string
+		want    map[string]any
+	}{
+		{"8.0.3.0", map[string]any{"_typeName": "FileFault", "faultstring": msg}},
+		{"8.0.2.0", map[string]any{"_typeName": "LocalizedMethodFault", "fault": map[string]any{"_typeName": "FileFault"}, "localizedMessage": msg}},
+		{"8.0.1.0", map[string]any{"_typeName": "LocalizedMethodFault", "fault": map[string]any{"_typeName": "FileFault"}, "localizedMessage": msg}},
+	} {
+		t.Run(tt.release, func(t *testing.T) {
+			s := newSim(t, Options{Release: tt.release})
+			token := loginVIM(t, s, tt.release)
+			s.FailNextTask("FileFault", msg)
+			info := runTaskOn(t, s, tt.release, token, "/VirtualMachine/vm-70/CreateSnapshotEx_Task", map[string]any{"name": "f", "memory": false})
+			if info["state"] != "error" || info["cancelled"] != false || !cmp.Equal(info["error"], tt.want) || info["result"] != nil {
+				t.Errorf("failed task %v, want error %v", info, tt.want)
+			}
+			if n := len(s.Snapshots("vm-70")); n != 1 {
+				t.Errorf("failed task applied its effect: %d snapshots", n)
+			}
+			// Only the next task fails.
+			if info := runTaskOn(t, s, tt.release, token, "/VirtualMachine/vm-70/CreateSnapshotEx_Task", map[string]any{"name": "g", "memory": false}); info["state"] != "success" {
+				t.Errorf("the task after: %v", info)
+			}
+		})
 	}
 }
 
@@ -426,5 +451,33 @@ func TestHangTasks(t *testing.T) {
 	s.HangTasks(false)
 	if info := pollTask(t, s, "8.0.3.0", token, id); info["state"] != "success" {
 		t.Errorf("after HangTasks(false): %v", info)
+	}
+}
+
+// TestSnapshotNamesAreStoredEscaped: vSphere escapes / and \ in names and
+// any % that does not start an escape sequence; a client that escaped its
+// name already sees it kept as sent.
+func TestSnapshotNamesAreStoredEscaped(t *testing.T) {
+	for sent, stored := range map[string]string{
+		"50% done":       "50%25 done",
+		"pre/post\\x":    "pre%2fpost%5cx",
+		"100%25 escaped": "100%25 escaped",
+		"%2F kept":       "%2F kept",
+		"%zz and %4":     "%25zz and %254",
+		"plain":          "plain",
+	} {
+		s := newSim(t, Options{})
+		token := loginAPI(t, s)
+		info := runTask(t, s, token, "/VirtualMachine/vm-71/CreateSnapshotEx_Task", map[string]any{"name": sent, "memory": false})
+		if info["state"] != "success" {
+			t.Fatalf("%q: task %v", sent, info)
+		}
+		tree := decode[snapshotInfoJSON](t, get(t, s, vim+"/VirtualMachine/vm-71/snapshot", token).body)
+		if got := tree.RootSnapshotList[0].Name; got != stored {
+			t.Errorf("sent %q: tree says %q, want %q", sent, got, stored)
+		}
+		if got := s.Snapshots("vm-71")[0].Name; got != stored {
+			t.Errorf("sent %q: Snapshots says %q, want %q", sent, got, stored)
+		}
 	}
 }

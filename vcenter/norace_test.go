@@ -1,0 +1,5 @@
+//go:build !race
+
+package vcenter
+
+const raceEnabled = false
