@@ -409,3 +409,24 @@ func TestIDsFromVCenterAreCheckedBeforeUse(t *testing.T) {
 		t.Errorf("hostile alarm states: %d kept (%v), want none", len(states), err)
 	}
 }
+
+// A time stamp that does not parse makes encoding/json quote it in the
+// error, control characters included; the error text is sanitised (the
+// snapshot tree, where FuzzObservabilityResponse's find also applied).
+func TestDecodeErrorsAreSanitised(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI)
+	sim.InjectFault(vcentersim.Fault{Method: http.MethodGet, Path: "/sdk/vim25/*/VirtualMachine/vm-76/snapshot", Status: 200,
+		Body: []byte("{\"rootSnapshotList\":[{\"createTime\":\"\x7f\\u202e\\u001b[2J\"}]}")})
+	_, err := c.ListSnapshots(context.Background(), "vm-76")
+	if !errors.Is(err, ErrBadAnswer) {
+		t.Fatalf("error %v, want a bad answer", err)
+	}
+	if msg := err.Error(); !printable(msg) {
+		t.Errorf("error text is not printable: %q", msg)
+	}
+	var te *time.ParseError
+	if !errors.As(err, &te) {
+		t.Errorf("the decoding error is no longer reachable: %v", err)
+	}
+}
