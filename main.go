@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -52,8 +53,26 @@ const (
 )
 
 func main() {
+	// Before anything else: the secrets must leave the process's initial
+	// environment, which /proc/PID/environ shows for the process's life
+	// (config/secrets.go). On Unix this re-executes the binary once.
+	environ, shedErr := config.ShedSecrets(os.Environ())
+	if shedErr != nil && !errors.Is(shedErr, config.ErrSecretsVisible) {
+		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: %v\n", shedErr)
+		os.Exit(exitUsage)
+	}
+	// A client that stops reading stderr (or stdout) must not kill the
+	// server in the middle of its work: without this, Go dies of SIGPIPE at
+	// the first write to fd 1 or 2, before the vCenter session is logged
+	// out. With it, the write fails with EPIPE and the server carries on
+	// (stderr) or ends its session cleanly (stdout).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
+	if shedErr != nil && runtime.GOOS != "windows" {
+		// On Windows this is the normal case, documented in the README.
+		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: WARNING: %v\n", shedErr)
+	}
+	code := run(ctx, os.Args[1:], environ, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -102,9 +121,19 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitCode(stderr, a.http.ListenAndServe(ctx), false)
 	}
 	log.Info().Str("version", version).Str("vcenter", a.pool.Default()).Str("role", a.ident.Role).Msg("serving MCP on stdio")
-	err = a.server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
+	// Our transport, not the SDK's: a bad line is answered and audited
+	// instead of ending the session (tools/transport/stdio.go).
+	st := &transport.Stdio{In: stdin, Out: stdout, Audit: a.mw, Identity: a.ident, Log: log}
+	err = a.server.Run(ctx, st)
+	if ferr := st.Err(); ferr != nil {
+		// Never exit 0 on a protocol failure: the client must see that the
+		// server did not end normally.
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio failed: %v\n", ferr)
+		return exitFailed
+	}
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
-		log.Error().Err(err).Msg("MCP session ended")
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: the MCP session on stdio ended: %v\n", err)
+		return exitFailed
 	}
 	return exitOK
 }
@@ -157,10 +186,17 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		fail(err)
 		return a, problems
 	}
-	if cfg.AuditLogPath == "" {
+	switch {
+	case cfg.AuditLogPath == "":
 		a.audit = audit.New(stderr, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey))
-	} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey)); err != nil {
-		fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
+	default:
+		// The README's own paths (~/Library/Logs/vsphere-mcp-pro/…) do not
+		// exist on a fresh machine: create what is missing, for this user only.
+		if err := os.MkdirAll(filepath.Dir(cfg.AuditLogPath), 0o700); err != nil {
+			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: create its directory: %w", cfg.AuditLogPath, err))
+		} else if a.audit, err = audit.Open(cfg.AuditLogPath, audit.WithScrubber(scrub), audit.WithKey(cfg.AuditKey)); err != nil {
+			fail(fmt.Errorf("AUDIT_LOG_PATH=%s: %w", cfg.AuditLogPath, err))
+		}
 	}
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	fail(err)
@@ -189,7 +225,9 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	identify := transport.HTTPIdentity(a.pol)
 	if !cfg.HTTP {
 		a.ident, a.identErr = a.pol.Resolve(string(cfg.Token))
-		if a.identErr != nil {
+		// A token or token map already reported would only be reported
+		// again, as unknown.
+		if a.identErr != nil && !cfg.Invalid["VSPHERE_MCP_TOKEN"] && !cfg.Invalid["TOKENS_TO_ROLES"] && !cfg.Invalid["POLICY_FILE"] {
 			fail(fmt.Errorf("VSPHERE_MCP_TOKEN: %w", a.identErr))
 		}
 		identify = tools.LaunchIdentity(a.ident)
@@ -318,8 +356,3 @@ func asProblems(err error) []string {
 	}
 	return strings.Split(err.Error(), "\n")
 }
-
-// nopWriteCloser lets run serve its own stdout: closing it is the process's business.
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -236,11 +237,19 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 		{name: "bad values", env: []string{"VCENTER_HOST=vc.example.com", "VCENTER_TIMEOUT_S=soon", "RATE_LIMIT=maybe", "VSPHERE_API_MODE=soap", "RATE_LIMIT_BURST=0", "LOG_LEVEL=loud"},
 			code: exitUsage, err: []string{`VCENTER_TIMEOUT_S="soon": not a number`, `RATE_LIMIT="maybe": not true or false`, `VSPHERE_API_MODE="soap"`, "RATE_LIMIT_BURST=0", `LOG_LEVEL="loud"`}},
 		{name: "missing token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={}"}, code: exitUsage, err: []string{"VSPHERE_MCP_TOKEN"}},
-		{name: "unknown token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"a-token\":\"read\"}", "VSPHERE_MCP_TOKEN=another"}, code: exitUsage, err: []string{"unknown token"}},
+		{name: "unknown token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"a-token-of-the-map-4c1d\":\"read\"}", "VSPHERE_MCP_TOKEN=another-token-9e07a1"}, code: exitUsage, err: []string{"unknown token"}},
+		{name: "short launch token", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1-read-token-0b7e5a\":\"read\"}", "VSPHERE_MCP_TOKEN=t1"}, code: exitUsage,
+			err: []string{"VSPHERE_MCP_TOKEN is shorter than 16 characters"}},
+		{name: "short key of TOKENS_TO_ROLES", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1\":\"read\"}", "VSPHERE_MCP_TOKEN=t1-read-token-0b7e5a"}, code: exitUsage,
+			err: []string{"TOKENS_TO_ROLES: entry 1 at offset 6: token shorter than 16 characters"}},
+		{name: "broken token map, no follow-on noise", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={", "VSPHERE_MCP_TOKEN=t1-read-token-0b7e5a"}, code: exitUsage,
+			err: []string{"TOKENS_TO_ROLES: invalid JSON"}},
+		{name: "serve --http with no token policy", args: []string{"serve", "--http"}, env: []string{"VCENTER_HOST=vc.example.com", "VCENTER_USER=u", "VCENTER_PASSWORD=p"},
+			code: exitUsage, err: []string{"TOKENS_TO_ROLES is empty: serve --http with AUTH_ENFORCE=true would refuse every request", "POLICY_FILE"}},
 		{name: "call ok", args: []string{"--simulate", "call", "list_datacenters"}, code: exitOK, out: []string{`"total": 3`}},
 		{name: "call error result", args: []string{"--simulate", "call", "power_off_vm", `{"vm_name":"app-01"}`}, code: exitFailed, out: []string{`"isError": true`, "vm-74", "vm-91"}},
 		{name: "call bad json", args: []string{"--simulate", "call", "list_vms", "{"}, code: exitUsage, err: []string{"not valid JSON"}},
-		{name: "tools for a role", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1\":\"read\"}", "VSPHERE_MCP_TOKEN=t1"}, code: exitOK,
+		{name: "tools for a role", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1-read-token-0b7e5a\":\"read\"}", "VSPHERE_MCP_TOKEN=t1-read-token-0b7e5a"}, code: exitOK,
 			out: []string{"role read, toolsets access, inventory, lifecycle, observability, power, snapshots, tags: 21 tools", "list_vms", "whoami"}},
 		{name: "--toolsets overrides VSPHERE_TOOLSETS", args: []string{"--simulate", "--toolsets", "inventory", "tools"}, env: []string{"VSPHERE_TOOLSETS=all"}, code: exitOK,
 			out: []string{"toolsets access, inventory: 12 tools", "list_vms"}},
@@ -269,7 +278,8 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
 				}
 			}
-			if strings.Count(stderr.String(), "RATE_LIMIT_RPS") > 1 || strings.Contains(stderr.String(), "invalid API mode") {
+			if strings.Count(stderr.String(), "RATE_LIMIT_RPS") > 1 || strings.Contains(stderr.String(), "invalid API mode") ||
+				strings.Contains(stderr.String(), "unknown token") && tt.name != "unknown token" {
 				t.Errorf("follow-on noise in:\n%s", stderr.String())
 			}
 			for _, w := range tt.err {
@@ -281,6 +291,48 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 				t.Error("role read is shown power_on_vm")
 			}
 		})
+	}
+}
+
+// TestAuditDirectoryIsCreated: AUDIT_LOG_PATH in a directory that does not
+// exist yet (the README's ~/Library/Logs/vsphere-mcp-pro/… on a fresh Mac)
+// works: the missing directories are created for this user only (0700), and
+// an existing one is left as it is.
+func TestAuditDirectoryIsCreated(t *testing.T) {
+	base := t.TempDir()
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(base, "Logs", "vsphere-mcp-pro", "audit.jsonl")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--simulate", "call", "list_datacenters"}, []string{"AUDIT_LOG_PATH=" + path}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, dir := range []string{filepath.Join(base, "Logs"), filepath.Dir(path)} {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s has mode %04o, want 0700", dir, fi.Mode().Perm())
+		}
+	}
+	if fi, err := os.Stat(base); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o755 {
+		t.Errorf("the existing parent changed: %v %v", fi.Mode(), err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(b), `"tool":"list_datacenters"`) {
+		t.Errorf("audit file: %v\n%s", err, b)
+	}
+	// A path whose parent cannot be created is a configuration problem.
+	blocker := filepath.Join(base, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--simulate", "call", "list_datacenters"}, []string{"AUDIT_LOG_PATH=" + filepath.Join(blocker, "sub", "audit.jsonl")}, strings.NewReader(""), &stdout, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "AUDIT_LOG_PATH=") || !strings.Contains(stderr.String(), "create its directory") {
+		t.Errorf("exit %d\n%s", code, stderr.String())
 	}
 }
 

@@ -58,9 +58,13 @@ resources-list                 vacuous  we declare no resources; the SDK answers
 prompts-list                   vacuous  we declare no prompts; the SDK answers an empty list
 LIST
 )
-# Pending scenarios (outside the active suite), not run: json-schema-2020-12
-# needs fixture tool json_schema_2020_12_tool; server-sse-polling needs
-# fixture tool test_reconnection.
+# Pending scenarios (outside the active suite): json-schema-2020-12 needs
+# fixture tool json_schema_2020_12_tool and is not run. server-sse-polling
+# needs fixture tool test_reconnection (so its tool check fails), but its
+# checks of the event stream apply: the stream must open with a priming
+# event carrying a retry field (SEP-1699). They are run in stateful mode
+# (stateless has no resumable streams) and must pass.
+SSE_CHECKS="server-sse-priming-event server-sse-retry-field"
 
 CACHE=${CONFORMANCE_CACHE:-.tmp/conformance}
 mkdir -p "$CACHE"
@@ -158,6 +162,17 @@ for mode in stateful stateless; do
 		run_scenario "$mode" "$s" pass ""
 	done
 	if [ "$mode" = stateful ]; then
+		out="$RESULTS/$mode/server-sse-polling"
+		mkdir -p "$out"
+		"$NODE" "$SUITE" server --url "$URL" --scenario server-sse-polling -o "$out" >"$out/output.txt" 2>&1 || true
+		for check in $SSE_CHECKS; do
+			if grep -q "\[$check *\].*SUCCESS" "$out/output.txt"; then
+				SUMMARY+=("$(printf '%-10s %-30s passed (check %s)' "$mode" server-sse-polling "$check")")
+			else
+				FAILED=1
+				SUMMARY+=("$(printf '%-10s %-30s UNEXPECTED: check %s did not pass (see %s)' "$mode" server-sse-polling "$check" "$out/output.txt")")
+			fi
+		done
 		while read -r s expect reason; do
 			[ -n "$s" ] && run_scenario "$mode" "$s" "$expect" "$reason"
 		done <<<"$NOT_APPLICABLE"
@@ -181,7 +196,7 @@ for mode in stateful stateless; do
 		FAILED=1
 	fi
 	# The rebinding attempt was refused and audited (the audit log is stderr).
-	if ! grep -q '"decision":"denied_role".*Host \\"evil.example.com' "$LOG"; then
+	if ! grep -q '"decision":"denied_origin".*Host \\"evil.example.com' "$LOG"; then
 		echo "no audit line for the refused DNS rebinding request ($mode); server log:" >&2
 		cat "$LOG" >&2
 		FAILED=1

@@ -87,7 +87,12 @@ type Env struct {
 	WriteTimeoutS   float64  `env:"SERVER_WRITE_TIMEOUT_S" envDefault:"600"`
 	ShutdownTimeout float64  `env:"SERVER_SHUTDOWN_TIMEOUT_S" envDefault:"30"`
 	SessionIdleS    float64  `env:"SERVER_SESSION_IDLE_TIMEOUT_S" envDefault:"1800"`
-	ApprovalKeyFile string   `env:"APPROVAL_KEY_FILE"`
+	// MaxSessionsPerToken bounds the live MCP sessions of one token, and
+	// MaxConnections the open connections: each session and connection
+	// holds memory until it ends.
+	MaxSessionsPerToken int    `env:"SERVER_MAX_SESSIONS_PER_TOKEN" envDefault:"32"`
+	MaxConnections      int    `env:"SERVER_MAX_CONNECTIONS" envDefault:"1024"`
+	ApprovalKeyFile     string `env:"APPROVAL_KEY_FILE"`
 }
 
 // Config is the whole configuration: the command, the environment with the
@@ -114,6 +119,9 @@ type Config struct {
 	// Warnings are for stderr at start: settings that work but weaken the
 	// server, or that do nothing in this mode.
 	Warnings []string
+	// Invalid names the variables a problem was reported for, so that the
+	// caller does not report their consequences again.
+	Invalid map[string]bool
 }
 
 // Seconds converts a duration variable.
@@ -217,6 +225,12 @@ func Load(args, environ []string) (Config, error) {
 	} else {
 		cfg.Level = lvl
 	}
+	if e.Token != "" {
+		// Security: the error names the variable, never the token.
+		if err := policy.CheckToken(string(e.Token)); err != nil {
+			report("VSPHERE_MCP_TOKEN", " is %v", err)
+		}
+	}
 	if e.AuditKeyFile != "" {
 		key, err := audit.LoadKey(e.AuditKeyFile)
 		if err != nil {
@@ -224,7 +238,7 @@ func Load(args, environ []string) (Config, error) {
 		}
 		cfg.AuditKey = key
 	}
-	cfg.Policy = loadPolicy(e, report)
+	cfg.Policy = loadPolicy(e, report, bad)
 	cfg.Warnings = warnings(cfg)
 	if sim && !e.PolicyConfigured() && e.Token == "" {
 		// --simulate alone is a trial: every tool, no token.
@@ -234,6 +248,17 @@ func Load(args, environ []string) (Config, error) {
 		// ... and every toolset, unless the trial names some.
 		e.Toolsets = []string{policy.ToolsetsAll}
 	}
+	if cfg.HTTP && e.AuthEnforce && cfg.Policy.Tokens() == 0 && !bad["TOKENS_TO_ROLES"] && !bad["POLICY_FILE"] {
+		// Every request would be refused with 401: refuse to start instead.
+		const why = ": serve --http with AUTH_ENFORCE=true would refuse every request; give each user's token a role " +
+			"in TOKENS_TO_ROLES or in POLICY_FILE (tokens_to_roles), or set AUTH_ENFORCE=false on a loopback SERVER_HOST"
+		if e.PolicyFile != "" {
+			report("POLICY_FILE", "=%s maps no token to a role%s", e.PolicyFile, why)
+		} else {
+			report("TOKENS_TO_ROLES", " is empty%s", why)
+		}
+	}
+	cfg.Invalid = bad
 	return cfg, orNil(problems)
 }
 
@@ -260,7 +285,7 @@ func warnings(cfg Config) []string {
 }
 
 // loadPolicy reads POLICY_FILE or the two variables.
-func loadPolicy(e *Env, report func(name, format string, a ...any)) policy.Config {
+func loadPolicy(e *Env, report func(name, format string, a ...any), bad map[string]bool) policy.Config {
 	if e.PolicyFile != "" {
 		if e.TokensToRoles != "" || e.RolesToTools != "" {
 			report("POLICY_FILE", " replaces TOKENS_TO_ROLES and ROLES_TO_TOOLS: set only one of them")
@@ -276,6 +301,11 @@ func loadPolicy(e *Env, report func(name, format string, a ...any)) policy.Confi
 	if err != nil {
 		// The error names TOKENS_TO_ROLES or ROLES_TO_TOOLS itself, and
 		// never quotes a token.
+		for _, name := range []string{"TOKENS_TO_ROLES", "ROLES_TO_TOOLS"} {
+			if strings.Contains(err.Error(), name+":") {
+				bad[name] = true
+			}
+		}
 		report("", "%v", err)
 	}
 	return pc

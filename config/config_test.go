@@ -19,8 +19,9 @@ func TestDefaultsComeFromTheTags(t *testing.T) {
 	}
 	e := cfg.Env
 	got := strings.TrimSpace(fmt.Sprintln(e.APIMode, e.TimeoutS, e.Retries, e.BackoffS, e.AuthEnforce, e.ReadOnly, e.Toolsets, e.RateLimit, e.RateRPS, e.RateBurst,
-		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS))
-	want := "api 20 3 0.5 false false [all] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800"
+		e.LogLevel, e.ApprovalTTLS, e.ServerHost, e.ServerPort, e.MCPPath, e.MaxBodyBytes, e.ReadTimeoutS, e.WriteTimeoutS, e.ShutdownTimeout, e.SessionIdleS,
+		e.MaxSessionsPerToken, e.MaxConnections))
+	want := "api 20 3 0.5 false false [all] true 5 10 info 600 127.0.0.1 8000 /mcp 1048576 30 600 30 1800 32 1024"
 	if got != want {
 		t.Errorf("defaults = %s\nwant       %s", got, want)
 	}
@@ -151,15 +152,16 @@ func TestEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestSecretsDoNotPrint(t *testing.T) {
-	cfg, err := Load([]string{"--simulate"}, []string{"VCENTER_PASSWORD=pw-9d2c", "VSPHERE_MCP_TOKEN=tok-51aa", `TOKENS_TO_ROLES={"tok-51aa":"read"}`})
+	const token = "tok-51aa-7c3e9f02d4"
+	cfg, err := Load([]string{"--simulate"}, []string{"VCENTER_PASSWORD=pw-9d2c", "VSPHERE_MCP_TOKEN=" + token, `TOKENS_TO_ROLES={"` + token + `":"read"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.VCenterPassword != "pw-9d2c" || cfg.Token != "tok-51aa" {
+	if cfg.VCenterPassword != "pw-9d2c" || cfg.Token != token {
 		t.Fatal("secrets not read")
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if s := fmt.Sprintf(verb, cfg); strings.Contains(s, "pw-9d2c") || strings.Contains(s, "tok-51aa") {
+		if s := fmt.Sprintf(verb, cfg); strings.Contains(s, "pw-9d2c") || strings.Contains(s, token) {
 			t.Errorf("%s prints a secret: %s", verb, s)
 		}
 	}
@@ -177,5 +179,76 @@ func TestPasswordFile(t *testing.T) {
 	_, err = Load(nil, []string{"VCENTER_HOST=vc", "VCENTER_USER=u", "VCENTER_PASSWORD_FILE=" + pw, "VCENTER_PASSWORD=x"})
 	if err == nil || !strings.Contains(err.Error(), "both set") {
 		t.Errorf("both: %v", err)
+	}
+}
+
+// TestShortTokensAreRefused: a token shorter than 16 characters stops the
+// server at start, naming the variable and never quoting the token, whether
+// it is the launch token or a plain key of the token map.
+func TestShortTokensAreRefused(t *testing.T) {
+	const short, long = "hunter2-e", "long-enough-token-1f8a"
+	policyFile := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(policyFile, []byte(`{"tokens_to_roles": {"`+short+`": "admin"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		environ []string
+		want    string
+	}{
+		{"launch token", []string{"VSPHERE_MCP_TOKEN=" + short, `TOKENS_TO_ROLES={"` + long + `":"read"}`},
+			"VSPHERE_MCP_TOKEN is shorter than 16 characters: use a random token of at least 16"},
+		{"plain key of TOKENS_TO_ROLES", []string{"VSPHERE_MCP_TOKEN=" + long, `TOKENS_TO_ROLES={"` + long + `":"read","` + short + `":"admin"}`},
+			"TOKENS_TO_ROLES: entry 2 at offset 45: token shorter than 16 characters"},
+		{"plain key of POLICY_FILE", []string{"VSPHERE_MCP_TOKEN=" + long, "POLICY_FILE=" + policyFile},
+			"POLICY_FILE " + policyFile + ": tokens_to_roles: entry 1 at offset 34: token shorter than 16 characters"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load([]string{"--simulate"}, tt.environ)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load = %v, want a problem containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), short) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the problem quotes the token: %v", err)
+			}
+		})
+	}
+	if _, err := Load([]string{"--simulate"}, []string{"VSPHERE_MCP_TOKEN=" + long, `TOKENS_TO_ROLES={"` + long + `":"read"}`}); err != nil {
+		t.Errorf("a 22-character token: %v", err)
+	}
+}
+
+// TestServeHTTPNeedsTokens: serve --http with tokens enforced and no token
+// policy would answer every request 401; it stops at start instead.
+func TestServeHTTPNeedsTokens(t *testing.T) {
+	noTokens := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(noTokens, []byte(`{"roles_to_tools": {"oncall": ["list_vms"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	real := []string{"VCENTER_HOST=vc.example.com", "VCENTER_USER=svc", "VCENTER_PASSWORD=pw"}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		environ []string
+		want    string // "" for no problem
+	}{
+		{"no policy", []string{"serve", "--http"}, real, "TOKENS_TO_ROLES is empty: serve --http with AUTH_ENFORCE=true would refuse every request"},
+		{"empty map", []string{"serve", "--http"}, append(real, "TOKENS_TO_ROLES={}"), "TOKENS_TO_ROLES is empty"},
+		{"policy file without tokens", []string{"serve", "--http"}, append(real, "POLICY_FILE="+noTokens), "POLICY_FILE=" + noTokens + " maps no token to a role"},
+		{"simulate with only roles", []string{"--simulate", "serve", "--http"}, []string{`ROLES_TO_TOOLS={"x":["list_vms"]}`}, "TOKENS_TO_ROLES is empty"},
+		{"tokens given", []string{"serve", "--http"}, append(real, `TOKENS_TO_ROLES={"long-enough-token-1f8a":"read"}`), ""},
+		{"auth off", []string{"serve", "--http"}, append(real, "AUTH_ENFORCE=false"), ""},
+		{"simulate trial", []string{"--simulate", "serve", "--http"}, nil, ""},
+		{"stdio is not concerned", nil, append(real, "AUTH_ENFORCE=false"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, tt.environ)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Load = %v, want no problem", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Load = %v, want a problem containing %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -323,6 +325,13 @@ func checkAudit(s Setup) Result {
 	r := Result{Name: "audit"}
 	if s.AuditPath == "" {
 		r.OK, r.Detail = true, "to stderr (set AUDIT_LOG_PATH to keep a file)"
+		return r
+	}
+	// As the server does at start: a missing directory is created, for
+	// this user only.
+	if err := os.MkdirAll(filepath.Dir(s.AuditPath), 0o700); err != nil {
+		r.Detail = "create its directory: " + err.Error()
+		r.Fix = "make AUDIT_LOG_PATH a regular file (mode 0600) in a directory this user can write"
 		return r
 	}
 	l, err := audit.Open(s.AuditPath)

@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +142,21 @@ func TestFailures(t *testing.T) {
 				t.Errorf("%s not skipped after the failure: %q", tt.after, lines[tt.after])
 			}
 		})
+	}
+}
+
+// TestAuditDirectoryIsCreated: doctor judges AUDIT_LOG_PATH as the server
+// uses it: a directory that does not exist yet is created (0700), not
+// reported as a failure.
+func TestAuditDirectoryIsCreated(t *testing.T) {
+	_, s := simSetup(t, vcentersim.Options{})
+	s.AuditPath = filepath.Join(t.TempDir(), "Logs", "vsphere-mcp-pro", "audit.jsonl")
+	lines, _, out := report(t, s)
+	if !strings.HasPrefix(lines["audit"], "✔") {
+		t.Fatalf("audit: %q\n%s", lines["audit"], out)
+	}
+	fi, err := os.Stat(filepath.Dir(s.AuditPath))
+	if err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory: %v %v", fi, err)
 	}
 }

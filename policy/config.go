@@ -29,6 +29,9 @@ type Config struct {
 	rolesFrom  string              // where roles came from, to prefix warnings
 }
 
+// Tokens is the number of tokens c maps to roles.
+func (c Config) Tokens() int { return len(c.tokens) }
+
 // String reports the size of c, never its contents.
 func (c Config) String() string {
 	return fmt.Sprintf("policy.Config{%d tokens, %d roles}", len(c.tokens), len(c.roles))
@@ -175,6 +178,9 @@ func keyDigest(key string) ([sha256.Size]byte, error) {
 	}
 	hexDigest, hashed := strings.CutPrefix(key, hashedPrefix)
 	if !hashed {
+		if err := CheckToken(key); err != nil {
+			return d, fmt.Errorf("token %w", err)
+		}
 		return sha256.Sum256([]byte(key)), nil
 	}
 	if len(hexDigest) != hex.EncodedLen(sha256.Size) {

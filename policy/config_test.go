@@ -79,6 +79,16 @@ func TestParseConfigErrors(t *testing.T) {
 			want:   `TOKENS_TO_ROLES: entry 1 at offset 76: key starts with "sha256:" but is not followed by 64 hex digits`,
 		},
 		{
+			name:   "short plain token",
+			tokens: `{"` + tokBob + `": "read", "hunter2-short": "admin"}`,
+			want:   "TOKENS_TO_ROLES: entry 2 at offset 50: token shorter than 16 characters: use a random token of at least 16, e.g. from: openssl rand -hex 16",
+		},
+		{
+			name:   "15 characters, multi-byte",
+			tokens: `{"` + strings.Repeat("é", 15) + `": "read"}`,
+			want:   "TOKENS_TO_ROLES: entry 1 at offset 35: token shorter than 16 characters: use a random token of at least 16, e.g. from: openssl rand -hex 16",
+		},
+		{
 			name:   "same token plain and hashed",
 			tokens: `{"` + tokAlice + `": "ops", "` + hashedKey(tokAlice) + `": "admin"}`,
 			want:   "TOKENS_TO_ROLES: entries 1 and 2 name the same token",
@@ -135,6 +145,9 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Errorf("ParseConfig(%q, %q) error:\n got %q\nwant %q", tt.tokens, tt.roles, got, tt.want)
 			}
 			assertNoSecret(t, err.Error())
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%q quotes the short token", err)
+			}
 		})
 	}
 }

@@ -14,12 +14,25 @@ import (
 // decisions as plain strings (string(d)); both packages stay free of each other.
 type Decision string
 
-// The decisions, in the order of the rules that produce them.
+// The decisions. Apart from the rate rule, which Decide applies first, they come in
+// the order of the rules that produce them.
 const (
 	// Allowed means every check passed and the handler runs (or ran).
 	Allowed Decision = "allowed"
-	// DeniedRole means the caller has no valid identity, or its role may not call the
-	// tool.
+	// DeniedAuth means the caller could not be authenticated: no token, an unknown or
+	// malformed one, or the MCP session of another token.
+	DeniedAuth Decision = "denied_auth"
+	// DeniedOrigin means the request came from a Host or browser Origin the server
+	// does not serve (DNS rebinding, cross-site requests).
+	DeniedOrigin Decision = "denied_origin"
+	// DeniedCapacity means the server was at a configured capacity: too many open
+	// connections, or too many live MCP sessions for the token.
+	DeniedCapacity Decision = "denied_capacity"
+	// InvalidRequest means the message was not a valid MCP request (not JSON, not
+	// JSON-RPC 2.0, a body too large, a call before initialize, a duplicate request
+	// id, a missing header); it reached no tool.
+	InvalidRequest Decision = "invalid_request"
+	// DeniedRole means the caller's role may not call the tool.
 	DeniedRole Decision = "denied_role"
 	// DeniedRate means the token is over its rate limit.
 	DeniedRate Decision = "denied_rate"
@@ -42,8 +55,8 @@ const (
 
 // Decisions lists every [Decision] value, for callers that validate or document them.
 func Decisions() []Decision {
-	return []Decision{Allowed, DeniedRole, DeniedRate, UnknownTool, DeniedToolset, DeniedReadOnly,
-		DeniedAudit, InvalidArgs, NeedsConfirmation}
+	return []Decision{Allowed, DeniedAuth, DeniedOrigin, DeniedCapacity, InvalidRequest, DeniedRole, DeniedRate,
+		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation}
 }
 
 // Confirmation is where a call that may need confirmation stands.
@@ -62,12 +75,29 @@ const (
 	ApprovalInvalid                     // the approval did not verify (altered, replayed, expired, another call's)
 )
 
+// Refusal is what a transport refused before the message reached MCP, as the
+// transport knows it; [Policy.Decide] maps it to a decision. The zero value means
+// the transport refused nothing.
+type Refusal int
+
+// Transport refusals.
+const (
+	NotRefused      Refusal = iota
+	RefusedAuth             // no token, a malformed or unknown one, or another token's session
+	RefusedOrigin           // a Host or Origin the server does not serve
+	RefusedCapacity         // too many connections, or too many sessions for the token
+	RefusedRequest          // not a valid MCP request: not JSON-RPC, too large, out of order, a duplicate id
+)
+
 // Call is one tool call at one stage of its life, as the MCP layer knows it.
 // The layer asks [Policy.Decide] before the handler runs (the gate), again when
 // the handler reaches its confirmation point, and once more when the call returns;
 // each time it passes what it has learnt.
 type Call struct {
-	Tool        string   // the name as called (may be unknown, huge or malformed)
+	Tool string // the name as called (may be unknown, huge or malformed), or the method
+	// Refused is what the transport refused, if anything: the call never reached
+	// MCP, and the decision says why.
+	Refused     Refusal
 	Identity    Identity // who is calling
 	IdentityErr error    // the caller could not be identified; Identity is then empty
 	// Charged says the rate-limit budget of this logical call was already taken
@@ -101,12 +131,13 @@ func (v Verdict) Allowed() bool { return v.Decision == Allowed }
 //
 //  1. rate: every tool call consumes budget from its token's bucket, refused
 //     calls included, so that refusals cannot be used to probe at will;
-//  2. identity: a caller that could not be identified is refused;
-//  3. the tool must exist, be enabled (toolsets), be in the caller's role, and
+//  2. what the transport refused (c.Refused) is refused, with its own decision;
+//  3. identity: a caller that could not be identified is refused (denied_auth);
+//  4. the tool must exist, be enabled (toolsets), be in the caller's role, and
 //     be read-only under read-only mode — read-only always wins;
-//  4. a state-changing tool is refused while the audit log cannot record it;
-//  5. invalid arguments;
-//  6. a tool that needs confirmation runs only when confirmed or approved.
+//  5. a state-changing tool is refused while the audit log cannot record it;
+//  6. invalid arguments;
+//  7. a tool that needs confirmation runs only when confirmed or approved.
 //
 // The rate rule takes budget only when c.Charged is false; every other rule is
 // pure, so asking again at a later stage gives the same answer for them.
@@ -123,8 +154,19 @@ func (p *Policy) Decide(c Call) Verdict {
 		v.Decision, v.Reason = d, reason
 		return v
 	}
+	switch c.Refused {
+	case NotRefused:
+	case RefusedAuth:
+		return refuse(DeniedAuth, "the request was not authenticated; nothing was sent to vCenter")
+	case RefusedOrigin:
+		return refuse(DeniedOrigin, "the request came from a Host or Origin this server does not serve; nothing was sent to vCenter")
+	case RefusedCapacity:
+		return refuse(DeniedCapacity, "the server is at capacity; nothing was sent to vCenter. Next: retry later")
+	default:
+		return refuse(InvalidRequest, "the request is not a valid MCP request; nothing was sent to vCenter")
+	}
 	if c.IdentityErr != nil {
-		return refuse(DeniedRole, "this session has no valid identity: "+c.IdentityErr.Error())
+		return refuse(DeniedAuth, "this session has no valid identity: "+c.IdentityErr.Error())
 	}
 	t, known := p.tools[c.Tool]
 	switch {

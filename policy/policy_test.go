@@ -298,7 +298,13 @@ func TestDecideStages(t *testing.T) {
 		call Call
 		want Decision
 	}{
-		{"no identity", Call{Tool: "list_vms", IdentityErr: errors.New("no token")}, DeniedRole},
+		{"no identity", Call{Tool: "list_vms", IdentityErr: errors.New("no token")}, DeniedAuth},
+		{"transport: no token", Call{Tool: "list_vms", Refused: RefusedAuth, IdentityErr: errors.New("no token")}, DeniedAuth},
+		{"transport: foreign origin, valid identity", Call{Tool: "list_vms", Identity: id, Refused: RefusedOrigin}, DeniedOrigin},
+		{"transport: at capacity", Call{Tool: "initialize", Identity: id, Refused: RefusedCapacity}, DeniedCapacity},
+		{"transport: not a valid request", Call{Identity: id, Refused: RefusedRequest}, InvalidRequest},
+		{"transport: an unknown kind is an invalid request", Call{Identity: id, Refused: Refusal(99)}, InvalidRequest},
+		{"transport refusal before the tool rules", Call{Tool: "format_datastore", Identity: id, Refused: RefusedRequest}, InvalidRequest},
 		{"audit broken refuses a write", Call{Tool: "power_on_vm", Identity: id, AuditErr: broken}, DeniedAudit},
 		{"audit broken keeps reads", Call{Tool: "list_vms", Identity: id, AuditErr: broken}, Allowed},
 		{"invalid arguments", Call{Tool: "list_vms", Identity: id, ArgsInvalid: true}, InvalidArgs},
@@ -453,7 +459,8 @@ func TestDecisionStrings(t *testing.T) {
 	for _, d := range Decisions() {
 		got = append(got, string(d))
 	}
-	want := []string{"allowed", "denied_role", "denied_rate", "unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation"}
+	want := []string{"allowed", "denied_auth", "denied_origin", "denied_capacity", "invalid_request", "denied_role", "denied_rate",
+		"unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decision strings (-want +got):\n%s", diff)
 	}
@@ -466,5 +473,47 @@ func TestToolLookup(t *testing.T) {
 	}
 	if _, ok := p.Tool("nope"); ok {
 		t.Error("Tool(nope) found a tool")
+	}
+}
+
+// TestDecideTransportRefusals: a transport refusal gets its own decision
+// whatever the identity, and is charged to the token's bucket unless the
+// transport says it limits refusals itself (Charged).
+func TestDecideTransportRefusals(t *testing.T) {
+	p, _ := newPolicy(t, `{"`+tokAlice+`": "read"}`, "", Options{AuthEnforce: true, Rate: Rate{Enabled: true, RPS: 0.001, Burst: 2}})
+	id, err := p.Resolve(tokAlice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Decision
+	for _, c := range []Call{
+		{Tool: "list_vms", Identity: id, Refused: RefusedOrigin, Charged: true}, // limited by the transport: free
+		{Identity: id, Refused: RefusedRequest},                                 // stdio: charged
+		{Tool: "list_vms", Identity: id},                                        // the last token
+		{Identity: id, Refused: RefusedRequest},                                 // over the limit
+	} {
+		got = append(got, p.Decide(c).Decision)
+	}
+	want := []Decision{DeniedOrigin, InvalidRequest, Allowed, DeniedRate}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckToken(t *testing.T) {
+	for _, tt := range []struct {
+		token string
+		ok    bool
+	}{
+		{"", false}, {"Z", false}, {strings.Repeat("z", 15), false}, {strings.Repeat("ü", 15), false},
+		{strings.Repeat("x", 16), true}, {tokAlice, true},
+	} {
+		err := CheckToken(tt.token)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckToken(%d characters) = %v, want ok=%v", len([]rune(tt.token)), err, tt.ok)
+		}
+		if err != nil && (tt.token != "" && strings.Contains(err.Error(), tt.token) || !errors.Is(err, ErrShortToken)) {
+			t.Errorf("CheckToken error %q quotes the token or is not ErrShortToken", err)
+		}
 	}
 }

@@ -4,11 +4,31 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
+	"unicode/utf8"
 )
 
 // hashedPrefix marks a TOKENS_TO_ROLES key that holds the SHA-256 of a token
 // instead of the token itself.
 const hashedPrefix = "sha256:"
+
+// MinTokenLen is the shortest token accepted, in characters. A short token is
+// guessed quickly, and scrubbing one out of logs and results would also
+// corrupt ordinary text that happens to contain it.
+const MinTokenLen = 16
+
+// ErrShortToken is why [CheckToken] refuses a token.
+var ErrShortToken = fmt.Errorf("shorter than %d characters: use a random token of at least %d, e.g. from: openssl rand -hex 16", MinTokenLen, MinTokenLen)
+
+// CheckToken refuses a token too short to be a secret ([MinTokenLen]).
+//
+// Security: the error never quotes the token, nor its length.
+func CheckToken(token string) error {
+	if utf8.RuneCountInString(token) < MinTokenLen {
+		return ErrShortToken
+	}
+	return nil
+}
 
 // fingerprintHexLen is how many hex digits of the digest [Fingerprint] keeps: 48 bits
 // tell tokens apart in logs and limiter keys without making the digest recoverable.

@@ -252,6 +252,3 @@ func acknowledgeAlarm(d Deps) Tool {
 		},
 	}.tool()
 }
-
-// quote quotes a value for an error, cut short.
-func quote(s string) string { return fmt.Sprintf("%q", truncate(s, 60)) }

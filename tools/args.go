@@ -25,7 +25,7 @@ func (a vmArgs) ref() (vcenter.VMRef, error) {
 	case a.VMID != "" && a.VMName != "":
 		return vcenter.VMRef{}, argErrorf("give vm_id or vm_name, not both")
 	case a.VMID == "" && a.VMName == "":
-		return vcenter.VMRef{}, argErrorf("give vm_id (like vm-42) or vm_name (the exact name); list_vms shows both")
+		return vcenter.VMRef{}, argErrorf("vm_id or vm_name is required: vm_id like vm-42, or vm_name, the exact name; list_vms shows both")
 	}
 	return vcenter.VMRef{ID: a.VMID, Name: a.VMName}, nil
 }

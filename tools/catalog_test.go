@@ -185,7 +185,7 @@ func TestEveryToolIsGuarded(t *testing.T) {
 				if diff := cmp.Diff(snaps, s.sim.Snapshots("vm-76")); diff != "" {
 					t.Errorf("snapshots changed without confirmation:\n%s", diff)
 				}
-				args := maps(example(t, tool), "confirm", true)
+				args := with(example(t, tool), "confirm", true)
 				if res := s.call(tool.Def.Name, args); res.IsError {
 					t.Fatalf("confirmed call failed: %s", textOf(res))
 				}
@@ -280,7 +280,7 @@ func walkSchema(s map[string]any, f func(map[string]any)) {
 	}
 }
 
-func maps(m map[string]any, k string, v any) map[string]any {
+func with(m map[string]any, k string, v any) map[string]any {
 	out := map[string]any{k: v}
 	for kk, vv := range m {
 		out[kk] = vv

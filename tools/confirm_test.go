@@ -179,3 +179,68 @@ func TestUnansweredElicitationIsAudited(t *testing.T) {
 		t.Errorf("audit = %v", lines)
 	}
 }
+
+// TestRequestStateOfAnotherCallResumesNothing reproduces the replay of the
+// red-team pass (protocol 2026-07-28): the RequestState of a revert waiting
+// for the user's answer, attached with an "accept" to a power_on_vm while
+// the token's bucket was empty, ran the power-on (the resumed call skipped
+// the rate limit) and took the revert's audit line, which was never
+// written. A state is a resume only for the same tool, arguments and token;
+// anything else is a new call: charged, refused here by the rate limit,
+// audited on its own line, and the revert keeps its record.
+func TestRequestStateOfAnotherCallResumesNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name, tool string
+		args       map[string]any
+		want       string // in the refusal
+		decision   string
+	}{
+		{"another tool, the bucket empty", "power_on_vm", map[string]any{"vm_name": "web-04"}, "rate limit", "denied_rate"},
+		{"the same tool, another target, the bucket empty", "revert_vm_snapshot", map[string]any{"vm_name": "db-01", "snapshot_name": "experiment-indexes"}, "rate limit", "denied_rate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSession(t, withToolsets("all"), withRate(0.0001, 1), withElicitation(func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+				return &mcp.ElicitResult{Action: "accept"}, nil
+			}), withClientOptions(func(o *mcp.ClientOptions) { o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true} }))
+			ctx := context.Background()
+			revert := map[string]any{"vm_name": "db-01", "snapshot_name": "after-patch"}
+			asked, err := s.cs.CallTool(ctx, &mcp.CallToolParams{Name: "revert_vm_snapshot", Arguments: revert})
+			if err != nil || asked.InputRequests == nil || asked.RequestState == "" {
+				t.Fatalf("the revert did not ask: %v %+v", err, asked)
+			}
+			// The revert's question took the only token of the bucket.
+			before := s.sim.Counters()
+			res, err := s.cs.CallTool(ctx, &mcp.CallToolParams{
+				Name: tt.tool, Arguments: tt.args, RequestState: asked.RequestState,
+				InputResponses: mcp.InputResponseMap{elicitID: &mcp.ElicitResult{Action: "accept"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.IsError || !strings.Contains(textOf(res), tt.want) {
+				t.Errorf("%s with the revert's state: %s, want a refusal with %q", tt.tool, textOf(res), tt.want)
+			}
+			after := s.sim.Counters()
+			for route, n := range after.Routes {
+				if n != before.Routes[route] && strings.HasPrefix(route, "POST") && route != routeLogin {
+					t.Errorf("vCenter saw %s", route)
+				}
+			}
+			if s.vm("vm-73").PowerState == vcentersim.PoweredOn {
+				t.Error("web-04 was powered on")
+			}
+			lines := s.auditLines()
+			if len(lines) != 1 || lines[0]["tool"] != tt.tool || lines[0]["decision"] != tt.decision {
+				t.Fatalf("audit = %v, want one %s line for %s", lines, tt.decision, tt.tool)
+			}
+			// The revert still has its record: written, unanswered, when the
+			// server stops, with its own request id.
+			s.mw.Close()
+			lines = s.auditLines()
+			if len(lines) != 2 || lines[1]["tool"] != "revert_vm_snapshot" || lines[1]["decision"] != "needs_confirmation" ||
+				lines[1]["request_id"] == lines[0]["request_id"] {
+				t.Errorf("audit = %v, want the revert's own needs_confirmation line", lines)
+			}
+		})
+	}
+}

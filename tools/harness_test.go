@@ -80,8 +80,8 @@ func withScrubber(r *redact.Scrubber) option { return func(s *setup) { s.scrub =
 // defined in rolesToTools (JSON).
 func withRole(role, rolesToTools string) option {
 	return func(s *setup) {
-		s.token, s.enforce = "tok-"+role+"-e8f1", true
-		cfg, err := policy.ParseConfig(`{"tok-`+role+`-e8f1":"`+role+`"}`, rolesToTools)
+		s.token, s.enforce = "tok-"+role+"-e8f1-5b0c2a7d", true
+		cfg, err := policy.ParseConfig(`{"tok-`+role+`-e8f1-5b0c2a7d":"`+role+`"}`, rolesToTools)
 		if err != nil {
 			panic(err)
 		}

@@ -204,8 +204,8 @@ func newRequestIDs() *requestIDs {
 	return &requestIDs{prefix: strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"}
 }
 
-// next returns a new id; kind marks ids of another source ("h" for refusals
-// of the HTTP transport).
+// next returns a new id; kind marks ids of another source ("t" for
+// messages a transport refused).
 func (r *requestIDs) next(kind string) string {
 	return r.prefix + kind + strconv.FormatUint(r.seq.Add(1), 10)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -136,7 +137,15 @@ func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		m.finish(rec, cs, r, err, time.Since(start))
 		m.flushExpired()
-		return res, err
+		if err != nil {
+			// A tools/call that reached this line is answered with a
+			// result, never a protocol error: the transports audit the
+			// protocol errors of tools/call as refusals before MCP, and this
+			// call has its line already.
+			res = errorResult(err.Error())
+			m.scrubResult(res.(*mcp.CallToolResult), ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
+		}
+		return res, nil
 	}
 }
 
@@ -169,6 +178,16 @@ func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
 			cs := callOf(ctx)
 			if v := cs.gate(ctx); !v.Allowed() {
 				return errorResult(v.Reason), nil
+			}
+			// The arguments are checked here, before the SDK decodes them:
+			// a duplicate key is only visible in the raw document, and the
+			// SDK's own validation messages are for programmers. The call
+			// is then audited as invalid_args (see callState.final).
+			ctr, _ := req.(*mcp.CallToolRequest)
+			if t, ok := m.catalog[cs.tool]; ok && ctr != nil {
+				if err := validateArgs(ctr.Params.Arguments, t.Def.InputSchema.(*jsonschema.Schema)); err != nil {
+					return errorResult(err.Error()), nil
+				}
 			}
 		}
 		return next(ctx, method, req)
@@ -229,28 +248,43 @@ func (m *Middleware) writeUnanswered(w waiting) {
 	m.append(rec, w.pending)
 }
 
-// Refusal is a request a transport refused before it reached MCP: no token,
-// a foreign Origin, a body over the limit. [Middleware.Refused] audits it.
+// Refusal is a message a transport refused before it reached MCP: no token,
+// a foreign Origin, a body over the limit, a line that is not JSON-RPC.
+// [Middleware.Refused] audits it.
 type Refusal struct {
-	Start    time.Time
+	Start time.Time
+	// Kind is what was refused; policy turns it into the decision.
+	Kind     policy.Refusal
 	Tool     string // the tool of a tools/call, else the JSON-RPC method, as far as known
 	Client   audit.Client
 	Identity policy.Identity // as far as known
 	Why      error           // what the transport refused, worded for the operator
+	// Charge takes the refusal from the identity's rate-limit budget, like a
+	// tool call; false when the transport limits its refusals itself (HTTP,
+	// per client address).
+	Charge bool
 }
 
-// Refused writes the audit line of a refused request, with the decision
-// policy gives a caller that could not be let in. It takes no rate-limit
-// budget: the transport limits refusals itself.
+// Refused writes the audit line of a refused message, with the decision
+// policy gives it.
 //
 // Security: the line names the token by its fingerprint only, and records no
-// arguments, since nobody known sent them.
+// arguments: a message that was not let in is not trusted to say what it
+// carried. The tool name is cut short.
 func (m *Middleware) Refused(r Refusal) {
-	v := m.policy.Decide(policy.Call{Tool: r.Tool, Identity: r.Identity, IdentityErr: r.Why, Charged: true})
+	if r.Kind == policy.NotRefused {
+		// Security: whatever the transport forgot to say, this was refused.
+		r.Kind = policy.RefusedRequest
+	}
+	v := m.policy.Decide(policy.Call{Tool: r.Tool, Refused: r.Kind, Identity: r.Identity, Charged: !r.Charge})
+	why := "refused"
+	if r.Why != nil {
+		why = truncate(r.Why.Error(), 1000)
+	}
 	rec := &audit.Record{
 		TS: r.Start, Tool: truncate(r.Tool, 64), Decision: string(v.Decision), OK: false,
-		Error: r.Why.Error(), Role: r.Identity.Role, TokenFP: r.Identity.TokenFP, VCenter: m.vcenter,
-		Client: r.Client, RequestID: m.ids.next("h"),
+		Error: why, Role: r.Identity.Role, TokenFP: r.Identity.TokenFP, VCenter: m.vcenter,
+		Client: r.Client, RequestID: m.ids.next("t"),
 	}
 	rec.DurationMS = float64(time.Since(r.Start).Microseconds()) / 1000
 	m.append(rec, nil)

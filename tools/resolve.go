@@ -145,9 +145,13 @@ func resolveIDs(ctx context.Context, vc inventoryAPI, k vcenter.Kind, values []s
 	var missing []string
 	for _, n := range names {
 		if len(found[n]) == 0 {
-			missing = append(missing, fmt.Sprintf("%q", n))
+			missing = append(missing, quote(n))
 		}
 		ids = append(ids, found[n]...)
+	}
+	if len(missing) > maxProblems {
+		// Bounded: the caller's own values are echoed, cut short, and not all.
+		missing = append(missing[:maxProblems], fmt.Sprintf("and %d more", len(missing)-maxProblems))
 	}
 	if len(missing) > 0 {
 		return nil, argErrorf("no %s named %s (names are exact; %s shows them)", kindLabel[k], strings.Join(missing, ", "), listToolOf[k])

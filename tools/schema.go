@@ -1,10 +1,7 @@
 package tools
 
 import (
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 )
@@ -102,36 +99,3 @@ func (s *schema) maxLen(name string, n int) {
 	}
 	p.MaxLength = &n
 }
-
-// strictArgs refuses arguments the tool does not take, naming the ones it
-// does: a misspelt "confirm" or "remove_children" must not be ignored.
-func strictArgs(raw json.RawMessage, in *jsonschema.Schema) error {
-	var args map[string]json.RawMessage
-	if len(raw) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(raw, &args); err != nil {
-		return nil //nolint:nilerr // not an object: the SDK's schema validation has refused it already
-	}
-	var unknown []string
-	for k := range args {
-		if _, ok := in.Properties[k]; !ok {
-			unknown = append(unknown, fmt.Sprintf("%q", truncateName(k)))
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	slices.Sort(unknown)
-	known := make([]string, 0, len(in.Properties))
-	for k := range in.Properties {
-		known = append(known, k)
-	}
-	slices.Sort(known)
-	if len(known) == 0 {
-		return argErrorf("unknown argument %s: this tool takes none", strings.Join(unknown, ", "))
-	}
-	return argErrorf("unknown argument %s: this tool takes %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
-}
-
-func truncateName(s string) string { return truncate(s, 40) }

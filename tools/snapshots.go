@@ -183,7 +183,11 @@ func revertVMSnapshot(d Deps) Tool {
 		Toolset:     ToolsetSnapshots, Level: policy.LevelOps, Kind: KindDestructive, Idempotent: true, Confirm: true,
 		Privileges: Privileges{Calls: "VI/JSON `RevertToSnapshot_Task` on the snapshot", Needs: "`VirtualMachine.State.RevertToSnapshot`", On: "the VM"},
 		Example:    `{"vm_name": "db-01", "snapshot_name": "after-patch"}`,
+		Schema:     func(in, _ *schema) { in.maxLen("snapshot_name", 80) },
 		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in revertVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+			if err := in.snapshotRefArgs.check(true); err != nil {
+				return nil, confirmOut[snapshotTaskOut]{}, err
+			}
 			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
 			if err != nil {
 				return nil, confirmOut[snapshotTaskOut]{}, err
@@ -233,7 +237,11 @@ func deleteVMSnapshot(d Deps) Tool {
 		Toolset:     ToolsetSnapshots, Level: policy.LevelAdmin, Kind: KindDestructive, Idempotent: true, Confirm: true,
 		Privileges: Privileges{Calls: "VI/JSON `RemoveSnapshot_Task` on the snapshot", Needs: "`VirtualMachine.State.RemoveSnapshot`", On: "the VM"},
 		Example:    `{"vm_name": "db-01", "snapshot_id": "snapshot-4"}`,
+		Schema:     func(in, _ *schema) { in.maxLen("snapshot_name", 80) },
 		Handle: func(ctx context.Context, req *mcp.CallToolRequest, in deleteVMSnapshotIn) (*mcp.CallToolResult, confirmOut[snapshotTaskOut], error) {
+			if err := in.snapshotRefArgs.check(false); err != nil {
+				return nil, confirmOut[snapshotTaskOut]{}, err
+			}
 			vc, vm, err := resolveVM(ctx, d, in.vmArgs, needSummary)
 			if err != nil {
 				return nil, confirmOut[snapshotTaskOut]{}, err
@@ -267,23 +275,30 @@ func deleteVMSnapshot(d Deps) Tool {
 	}.tool()
 }
 
+// check refuses a snapshot reference that cannot name one snapshot; it asks
+// nothing of vCenter, so handlers call it before resolving the VM.
+func (ref snapshotRefArgs) check(allowCurrent bool) error {
+	switch {
+	case ref.SnapshotID != "" && ref.SnapshotName != "":
+		return argErrorf("give snapshot_id or snapshot_name, not both")
+	case ref.SnapshotID == "" && ref.SnapshotName == "" && !allowCurrent:
+		return argErrorf("snapshot_id or snapshot_name is required; list_vm_snapshots shows them")
+	case ref.SnapshotID != "":
+		if err := vcenter.ValidateID(vcenter.KindSnapshot, ref.SnapshotID); err != nil {
+			return &argError{err.Error()}
+		}
+	case utf8.RuneCountInString(ref.SnapshotName) > 80:
+		return argErrorf("snapshot_name is longer than 80 characters; list_vm_snapshots shows the names")
+	}
+	return nil
+}
+
 // findSnapshot picks one snapshot of vm by id or exact name; with neither,
 // the current one if allowCurrent. A name held by several snapshots is an
 // error listing them; the snapshot must belong to vm.
 func findSnapshot(ctx context.Context, vc VCenter, vm vcenter.VMSummary, ref snapshotRefArgs, allowCurrent bool) (vcenter.Snapshot, []vcenter.Snapshot, error) {
-	if ref.SnapshotID != "" && ref.SnapshotName != "" {
-		return vcenter.Snapshot{}, nil, argErrorf("give snapshot_id or snapshot_name, not both")
-	}
-	if ref.SnapshotID == "" && ref.SnapshotName == "" && !allowCurrent {
-		return vcenter.Snapshot{}, nil, argErrorf("give snapshot_id or snapshot_name; list_vm_snapshots shows them")
-	}
-	if ref.SnapshotID != "" {
-		if err := vcenter.ValidateID(vcenter.KindSnapshot, ref.SnapshotID); err != nil {
-			return vcenter.Snapshot{}, nil, &argError{err.Error()}
-		}
-	}
-	if utf8.RuneCountInString(ref.SnapshotName) > 80 {
-		return vcenter.Snapshot{}, nil, argErrorf("snapshot_name is longer than 80 characters; list_vm_snapshots shows the names")
+	if err := ref.check(allowCurrent); err != nil {
+		return vcenter.Snapshot{}, nil, err
 	}
 	all, err := vc.ListSnapshots(ctx, vm.ID)
 	if err != nil {

@@ -112,8 +112,9 @@ type spec[In, Out any] struct {
 
 // tool builds the catalogue entry. Schemas are inferred from In and Out,
 // normalised (no "null" unions), edited by Schema, and the output cut to its
-// top level; the handler is wrapped so that unknown arguments are refused and
-// the audit record knows the arguments passed validation. Mistakes in a
+// top level; the handler is wrapped so
+// that invalid arguments are refused and the audit record knows the
+// arguments passed validation. Mistakes in a
 // declaration panic with the tool's name, at start-up.
 func (s spec[In, Out]) tool() Tool {
 	if s.Name == "" || s.Title == "" || s.Description == "" || s.Toolset == "" || s.Level == 0 || s.Kind == 0 || s.Handle == nil {
@@ -134,9 +135,9 @@ func (s spec[In, Out]) tool() Tool {
 		s.Schema(in, out)
 	}
 	compactOutput(out.s)
-	// Unknown arguments are refused by the handler (strictArgs), with a
-	// message naming the valid ones, rather than advertised as
-	// additionalProperties:false in every schema of tools/list.
+	// Unknown arguments are refused (validateArgs), with a message naming
+	// the valid ones, rather than advertised as additionalProperties:false
+	// in every schema of tools/list.
 	in.s.AdditionalProperties = nil
 	def := &mcp.Tool{
 		Name: s.Name, Title: s.Title, Description: s.Description,
@@ -145,7 +146,10 @@ func (s spec[In, Out]) tool() Tool {
 	}
 	h := s.Handle
 	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
-		if err := strictArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
+		// The middleware has validated the arguments already; a handler
+		// reached another way (a test, a future transport) validates them
+		// itself.
+		if err := validateArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
 			var zero Out
 			return nil, zero, err
 		}

@@ -1,7 +1,11 @@
 // Package transport carries MCP messages between clients and the tools'
-// server. It owns the Streamable HTTP transport of shared deployments
-// (serve --http): bearer tokens per request, Origin and Host checks, body and
-// time limits, health endpoints and graceful shutdown.
+// server. It owns the stdio transport clients launch (stdio.go: every line
+// that is not a valid JSON-RPC message answered, audited and skipped), the
+// checks of one inbound message both share (jsonrpc.go), and the Streamable
+// HTTP transport of shared deployments (serve --http): bearer tokens per
+// request, Origin and Host checks, body and time limits, session and
+// connection caps (sessions.go, conncap.go), the audit of every refusal
+// (refusals.go), health endpoints and graceful shutdown.
 //
 // It reaches the middleware of package tools only through its exported
 // constructor options ([HTTPIdentity] is the identity function the middleware
@@ -41,6 +45,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -74,6 +79,12 @@ const (
 	refusalBurst = 20
 	// realm is the WWW-Authenticate realm.
 	realm = "vsphere-mcp-pro"
+	// eventStoreBytes bounds the events kept for resumption, all sessions
+	// together; the oldest go first.
+	eventStoreBytes = 8 << 20
+	// retryMillis is the SSE retry field: how long a client waits before
+	// reconnecting a stream that broke.
+	retryMillis = 1000
 )
 
 // HTTPConfig configures the Streamable HTTP transport. Every field is given
@@ -119,6 +130,13 @@ type HTTPConfig struct {
 	// SessionIdleTimeout closes a stateful session unused for this long
 	// (SERVER_SESSION_IDLE_TIMEOUT_S).
 	SessionIdleTimeout time.Duration
+	// MaxSessionsPerToken bounds the live MCP sessions of one token on a
+	// stateful server (SERVER_MAX_SESSIONS_PER_TOKEN); an initialize beyond
+	// it gets 429.
+	MaxSessionsPerToken int
+	// MaxConnections bounds the open connections (SERVER_MAX_CONNECTIONS);
+	// one beyond it gets 503 and is closed.
+	MaxConnections int
 	// Ready reports whether vCenter can be used; /readyz calls it (at most
 	// every few seconds) and reports 503 while it fails. Nil: always ready.
 	// [VCenterProbe] builds one.
@@ -139,7 +157,8 @@ func HTTPConfigOf(e config.Env) HTTPConfig {
 		AllowedOrigins: e.AllowedOrigins, AllowedHosts: e.HTTPHosts, Stateless: e.Stateless,
 		MaxBodyBytes: int64(e.MaxBodyBytes), ReadTimeout: config.Seconds(e.ReadTimeoutS),
 		WriteTimeout: config.Seconds(e.WriteTimeoutS), ShutdownTimeout: config.Seconds(e.ShutdownTimeout),
-		SessionIdleTimeout: config.Seconds(e.SessionIdleS),
+		SessionIdleTimeout: config.Seconds(e.SessionIdleS), MaxSessionsPerToken: e.MaxSessionsPerToken,
+		MaxConnections: e.MaxConnections,
 	}
 }
 
@@ -160,6 +179,7 @@ type HTTPServer struct {
 	hosts   []string // normalised: "name" or "name:port"
 
 	refusals *policy.Limiter
+	sessions *sessions
 
 	readyMu  sync.Mutex
 	readyAt  time.Time
@@ -210,6 +230,12 @@ func NewHTTPServer(srv *mcp.Server, mw *tools.Middleware, pol *policy.Policy, cf
 	}
 	if cfg.MaxBodyBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("SERVER_MAX_BODY_BYTES=%d: give at least 1024", cfg.MaxBodyBytes))
+	}
+	if cfg.MaxSessionsPerToken < 1 {
+		problems = append(problems, fmt.Sprintf("SERVER_MAX_SESSIONS_PER_TOKEN=%d: give at least 1", cfg.MaxSessionsPerToken))
+	}
+	if cfg.MaxConnections < 1 {
+		problems = append(problems, fmt.Sprintf("SERVER_MAX_CONNECTIONS=%d: give at least 1", cfg.MaxConnections))
 	}
 	for _, d := range []struct {
 		name string
@@ -284,8 +310,20 @@ func NewHTTPServer(srv *mcp.Server, mw *tools.Middleware, pol *policy.Policy, cf
 	}
 
 	h.refusals, _ = policy.NewLimiter(true, refusalRPS, refusalBurst)
+	h.sessions = newSessions()
 	h.streams, h.stopStreams = context.WithCancel(context.Background())
+	// A stateful session keeps its events (bounded) so that a client whose
+	// event stream broke can resume it with Last-Event-ID; the SDK then
+	// opens each stream with a priming event, to which auditWriter adds the
+	// retry field the SDK does not send.
+	var events mcp.EventStore
+	if !cfg.Stateless {
+		store := mcp.NewMemoryEventStore(nil)
+		store.SetMaxBytes(eventStoreBytes)
+		events = store
+	}
 	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		EventStore:     events,
 		Stateless:      cfg.Stateless,
 		Logger:         cfg.SDKLog,
 		SessionTimeout: cfg.SessionIdleTimeout,
@@ -335,6 +373,9 @@ func HTTPIdentity(pol *policy.Policy) tools.IdentifyFunc {
 // ServeHTTP routes /healthz, /readyz and the MCP path; everything else is
 // 404.
 func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer gets a write deadline: the response to a POST, the tool
+	// call included, and every refusal; the MCP event stream (GET) lifts it.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	switch r.URL.Path {
 	case h.cfg.Path:
 		h.serveMCP(w, r)
@@ -357,62 +398,85 @@ func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveMCP is the MCP endpoint: body, Host and Origin, token, then the
-// go-sdk handler.
+// serveMCP is the MCP endpoint: token, body, Host and Origin, token, the
+// message and the session, then the go-sdk handler. Every refusal on the
+// way, and every error status the SDK answers, is audited.
 func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rc := http.NewResponseController(w)
-	var body []byte
-	if r.Method == http.MethodPost && r.Body != nil {
-		// The body is read here, under its own deadline, so that the
-		// connection's read deadline can be lifted for the call: a read
-		// deadline passing during a long call would cancel its context.
-		_ = rc.SetReadDeadline(start.Add(h.cfg.ReadTimeout))
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-		_ = rc.SetReadDeadline(time.Time{})
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			var ne net.Error
-			switch {
-			case errors.As(err, &tooBig):
-				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", h.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
-			case errors.As(err, &ne) && ne.Timeout():
-				http.Error(w, "request body not received in time", http.StatusRequestTimeout)
-			default:
-				http.Error(w, "request body could not be read", http.StatusBadRequest)
-			}
-			return
-		}
-		body = b
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.ContentLength = int64(len(b))
-	}
-
 	token, tokErr := bearerToken(r.Header)
 	id, resolveErr := h.policy.Resolve(token)
 	if tokErr == nil && resolveErr != nil && token == "" {
 		tokErr = errMissingToken
 	}
 	fp := policy.Fingerprint(token)
+	// who is the caller as far as known, for the audit lines of refusals.
+	who := id
+	if resolveErr != nil || tokErr != nil {
+		who = policy.Identity{TokenFP: fp}
+	}
+
+	body, status, why := h.readBody(w, r, rc, start)
+	if why != "" {
+		// Security: the body was not read to its end, so the connection is
+		// closed after the answer. Otherwise net/http would read the rest
+		// of the body, with no deadline left, before answering: a request
+		// announcing Content-Length: 1000 and sending nothing was never
+		// answered and held its connection forever.
+		w.Header().Set("Connection", "close")
+		h.refuse(w, r, start, body, who, policy.RefusedRequest, status, why, "")
+		return
+	}
 	if why := h.checkHostOrigin(r); why != "" {
 		// Security: a browser page on another origin (DNS rebinding, a
 		// cross-site request) is refused even with a valid token, and the
 		// token's owner is named in the audit line.
-		if resolveErr != nil || tokErr != nil {
-			id = policy.Identity{TokenFP: fp}
-		}
-		h.refuse(w, r, start, body, id, http.StatusForbidden, why, "")
+		h.refuse(w, r, start, body, who, policy.RefusedOrigin, http.StatusForbidden, why, "")
 		return
 	}
 	switch {
 	case tokErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
+		h.refuse(w, r, start, body, who, policy.RefusedAuth, http.StatusUnauthorized, tokErr.Error(), challenge(tokErr))
 		return
 	case resolveErr != nil:
-		h.refuse(w, r, start, body, policy.Identity{TokenFP: fp}, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
+		h.refuse(w, r, start, body, who, policy.RefusedAuth, http.StatusUnauthorized, "unknown token "+fp, challenge(errUnknownToken))
 		return
 	}
 
+	var in inbound
+	var res *reservation // the place of the session an initialize opens
+	sid := r.Header.Get(sessionIDHeader)
+	if r.Method == http.MethodPost {
+		var rerr *rpcError
+		if in, rerr = checkMessage(body); rerr != nil {
+			h.refuseRPC(w, r, start, id, policy.RefusedRequest, http.StatusBadRequest, rerr)
+			return
+		}
+		if !h.cfg.Stateless {
+			var ok bool
+			if res, ok = h.checkSession(w, r, start, id, in, sid); !ok {
+				return
+			}
+			if res != nil {
+				defer res.release()
+			}
+		}
+	} else if sid != "" && !h.cfg.Stateless {
+		if owner, known := h.sessions.owner(sid); known && owner != id.TokenFP {
+			h.refuse(w, r, start, body, id, policy.RefusedAuth, http.StatusForbidden, "the MCP session belongs to another token", "")
+			return
+		}
+	}
+
+	if sid != "" && !h.cfg.Stateless {
+		// A request of a session is served in the version negotiated at
+		// its initialize, not in an older one its header names: the SDK
+		// keys per-request behaviour on the header, and gives streams their
+		// priming event (SEP-1699, 2025-11-25) only when the header says so.
+		if v, hv := h.sessions.version(sid), r.Header.Get(protocolVersionHeader); v >= "2025-11-25" && hv != "" && hv < v {
+			r.Header.Set(protocolVersionHeader, v)
+		}
+	}
 	switch r.Method {
 	case http.MethodGet:
 		// The standalone event stream lives as long as the session: no
@@ -423,18 +487,112 @@ func (h *HTTPServer) serveMCP(w http.ResponseWriter, r *http.Request) {
 		stop := context.AfterFunc(h.streams, cancel)
 		defer stop()
 		r = r.WithContext(ctx)
+		_ = rc.SetWriteDeadline(time.Time{})
 	case http.MethodPost:
 		h.inflight.add()
 		defer h.inflight.done()
-		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	default:
-		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	}
+	aw := &auditWriter{ResponseWriter: w, h: h, r: r, start: start, id: id, in: in, res: res}
 	if token == "" {
-		h.anon.ServeHTTP(w, r)
-		return
+		h.anon.ServeHTTP(aw, r)
+	} else {
+		h.authed.ServeHTTP(aw, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
-	h.authed.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	aw.finish()
+}
+
+// readBody reads the request's body, whatever the method, bounded by
+// SERVER_MAX_BODY_BYTES and SERVER_READ_TIMEOUT_S. On success the read
+// deadline is lifted: a read deadline passing during a long call, or an
+// event stream, would cancel its context. On failure it returns the status
+// and why.
+func (h *HTTPServer) readBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, start time.Time) ([]byte, int, string) {
+	var body []byte
+	if r.Body != nil && r.ContentLength != 0 {
+		_ = rc.SetReadDeadline(start.Add(h.cfg.ReadTimeout))
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			var ne net.Error
+			switch {
+			case errors.As(err, &tooBig):
+				return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body exceeds %d bytes (SERVER_MAX_BODY_BYTES)", h.cfg.MaxBodyBytes)
+			case errors.As(err, &ne) && ne.Timeout():
+				return nil, http.StatusRequestTimeout, fmt.Sprintf("the request body was not received within %s (SERVER_READ_TIMEOUT_S)", h.cfg.ReadTimeout)
+			}
+			return nil, http.StatusBadRequest, "the request body could not be read"
+		}
+		body = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, 0, ""
+}
+
+// checkSession applies the session rules of a stateful server to a POST:
+// a message without a session must open one (initialize) or need none
+// (ping, server/discover, the 2026-07-28 protocol, which the SDK refuses
+// on a stateful server with its own JSON-RPC error); a token may keep at
+// most SERVER_MAX_SESSIONS_PER_TOKEN live sessions; a session is used only
+// with the token that opened it. The reservation of an initialize must be
+// released when the request is done.
+func (h *HTTPServer) checkSession(w http.ResponseWriter, r *http.Request, start time.Time, id policy.Identity, in inbound, sid string) (*reservation, bool) {
+	if sid != "" {
+		if owner, known := h.sessions.owner(sid); known && owner != id.TokenFP {
+			// The SDK would answer 403 too, but nothing would be audited.
+			h.refuseRPC(w, r, start, id, policy.RefusedAuth, http.StatusForbidden, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: toolOf(in),
+				message: "invalid request: the MCP session belongs to another token"})
+			return nil, false
+		}
+		return nil, true
+	}
+	switch {
+	case in.method == "initialize":
+		res, ok := h.sessions.reserve(id.TokenFP, h.liveSessions, h.cfg.MaxSessionsPerToken)
+		if ok {
+			res.version = in.protocolVersion
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.SessionIdleTimeout.Seconds())))
+			h.refuseRPC(w, r, start, id, policy.RefusedCapacity, http.StatusTooManyRequests, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: "initialize",
+				message: fmt.Sprintf("invalid request: this token has %d live MCP sessions, the most allowed (SERVER_MAX_SESSIONS_PER_TOKEN); end one (DELETE with its Mcp-Session-Id) or wait for an idle one to expire (SERVER_SESSION_IDLE_TIMEOUT_S)", h.cfg.MaxSessionsPerToken)})
+			return nil, false
+		}
+		return res, true
+	case in.method == "ping" || in.method == "server/discover" || in.newProtocol || in.msg == nil:
+		return nil, true
+	case in.call || in.method != "":
+		// The SDK would open a session for it and answer HTTP 200 with
+		// JSON-RPC error code 0 ("invalid during session initialization").
+		h.refuseRPC(w, r, start, id, policy.RefusedRequest, http.StatusBadRequest, &rpcError{id: idOf(in), code: jsonrpc.CodeInvalidRequest, tool: toolOf(in),
+			message: fmt.Sprintf("invalid request: %s without an MCP session; send initialize first, then the Mcp-Session-Id header it returns", shortMethod(in.method))})
+		return nil, false
+	}
+	return nil, true
+}
+
+// liveSessions is the set of the server's live session ids.
+func (h *HTTPServer) liveSessions() map[string]bool {
+	live := map[string]bool{}
+	for ss := range h.srv.Sessions() {
+		live[ss.ID()] = true
+	}
+	return live
+}
+
+func idOf(in inbound) jsonrpc.ID {
+	if req, ok := in.msg.(*jsonrpc.Request); ok {
+		return req.ID
+	}
+	return jsonrpc.ID{}
+}
+
+func toolOf(in inbound) string {
+	if in.tool != "" {
+		return in.tool
+	}
+	return shortMethod(in.method)
 }
 
 // Errors of bearerToken, worded for the WWW-Authenticate challenge.
@@ -476,21 +634,14 @@ func challenge(err error) string {
 }
 
 // refuse answers a request that does not reach MCP and has the middleware
-// write its audit line.
-func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, status int, why, wwwAuth string) {
-	from := remoteIP(r)
-	if ok, wait := h.refusals.Allow(from); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		http.Error(w, "too many refused requests from this address", http.StatusTooManyRequests)
-		h.log.Debug().Str("from", from).Int("status", status).Msg("refused request not audited: over the refusal rate")
+// write its audit line, within the refusal rate of the client address
+// (beyond it: 429 and no line).
+func (h *HTTPServer) refuse(w http.ResponseWriter, r *http.Request, start time.Time, body []byte, id policy.Identity, kind policy.Refusal, status int, why, wwwAuth string) {
+	tool, client := peekRPC(body)
+	if ok, wait := h.auditRefusal(r, start, id, kind, tool, client, fmt.Sprintf("http %d: %s", status, why)); !ok {
+		tooManyRefusals(w, wait)
 		return
 	}
-	tool, client := peekRPC(body)
-	h.mw.Refused(tools.Refusal{
-		Start: start, Tool: tool, Client: client, Identity: id,
-		Why: fmt.Errorf("http %d: %s (%s %s from %s)", status, why, r.Method, truncate(r.URL.Path, 64), from),
-	})
-	h.log.Info().Int("status", status).Str("from", from).Str("token_fp", id.TokenFP).Str("reason", why).Msg("refused HTTP request")
 	if wwwAuth != "" {
 		w.Header().Set("WWW-Authenticate", wwwAuth)
 	}
@@ -767,9 +918,13 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return errors.New("http: Serve called twice")
 	}
+	// Security: ReadTimeout bounds reading every request, body included,
+	// on every path (health, 404s); the MCP endpoint lifts it only once
+	// the body is read, for long calls and event streams.
 	hs := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: min(readHeaderTimeout, h.cfg.ReadTimeout),
+		ReadTimeout:       h.cfg.ReadTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         h.tls,
@@ -784,6 +939,7 @@ func (h *HTTPServer) Serve(ctx context.Context, ln net.Listener) error {
 	if h.tls != nil {
 		scheme = "https"
 	}
+	ln = &capListener{Listener: ln, h: h, max: int64(h.cfg.MaxConnections)}
 	h.addr <- ln.Addr()
 	h.log.Info().Str("url", scheme+"://"+ln.Addr().String()+h.cfg.Path).Bool("stateless", h.cfg.Stateless).Msg("serving MCP over HTTP")
 	errc := make(chan error, 1)

@@ -100,6 +100,7 @@ func testConfig() HTTPConfig {
 		Host: "127.0.0.1", Port: 0, Path: "/mcp", MaxBodyBytes: 1 << 20,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Minute,
 		ShutdownTimeout: 30 * time.Second, SessionIdleTimeout: 30 * time.Minute,
+		MaxSessionsPerToken: 32, MaxConnections: 1024,
 	}
 }
 
@@ -522,18 +523,19 @@ func TestHTTPRefusedRequestsAreAudited(t *testing.T) {
 		challenge  string // WWW-Authenticate must contain it; "" means absent
 		role, fp   string
 		errContain string
+		decision   string
 	}{
-		{"missing token", nil, 401, `Bearer realm="vsphere-mcp-pro"`, "", "", "no bearer token"},
-		{"wrong token", map[string]string{"Authorization": "Bearer " + wrong}, 401, `error="invalid_token"`, "", policy.Fingerprint(wrong), "unknown token"},
-		{"not a bearer token", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, 401, `error="invalid_request"`, "", "", "malformed Authorization"},
+		{"missing token", nil, 401, `Bearer realm="vsphere-mcp-pro"`, "", "", "no bearer token", "denied_auth"},
+		{"wrong token", map[string]string{"Authorization": "Bearer " + wrong}, 401, `error="invalid_token"`, "", policy.Fingerprint(wrong), "unknown token", "denied_auth"},
+		{"not a bearer token", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, 401, `error="invalid_request"`, "", "", "malformed Authorization", "denied_auth"},
 		{"valid token from a foreign origin", map[string]string{"Authorization": "Bearer " + readToken, "Origin": "http://evil.example.com"},
-			403, "", "read", policy.Fingerprint(readToken), `Origin "http://evil.example.com" is not allowed`},
+			403, "", "read", policy.Fingerprint(readToken), `Origin "http://evil.example.com" is not allowed`, "denied_origin"},
 		{"DNS rebinding: foreign Host and Origin", map[string]string{"Authorization": "Bearer " + readToken, "Host": "evil.example.com:8000", "Origin": "http://evil.example.com:8000"},
-			403, "", "read", policy.Fingerprint(readToken), `Host "evil.example.com:8000" is not allowed`},
+			403, "", "read", policy.Fingerprint(readToken), `Host "evil.example.com:8000" is not allowed`, "denied_origin"},
 		{"opaque origin", map[string]string{"Authorization": "Bearer " + opsToken, "Origin": "null"},
-			403, "", "ops", policy.Fingerprint(opsToken), `Origin "null"`},
+			403, "", "ops", policy.Fingerprint(opsToken), `Origin "null"`, "denied_origin"},
 		{"wrong token from a foreign origin", map[string]string{"Authorization": "Bearer " + wrong, "Origin": "https://evil.example.com"},
-			403, "", "", policy.Fingerprint(wrong), "is not allowed"},
+			403, "", "", policy.Fingerprint(wrong), "is not allowed", "denied_origin"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newReplica(t)
@@ -549,7 +551,7 @@ func TestHTTPRefusedRequestsAreAudited(t *testing.T) {
 				t.Fatalf("audit = %v, want one line", lines)
 			}
 			l := lines[0]
-			if l["tool"] != "list_vms" || l["decision"] != "denied_role" || l["ok"] != false || l["role"] != tt.role || l["token_fp"] != tt.fp ||
+			if l["tool"] != "list_vms" || l["decision"] != tt.decision || l["ok"] != false || l["role"] != tt.role || l["token_fp"] != tt.fp ||
 				!strings.Contains(l["error"].(string), tt.errContain) || !strings.Contains(l["error"].(string), "from 127.0.0.1") {
 				t.Errorf("audit line = %v", l)
 			}
@@ -610,12 +612,16 @@ func TestHTTPReplayFromAnotherOrigin(t *testing.T) {
 	lines := r.auditLines()
 	var refused []map[string]any
 	for _, l := range lines {
-		if l["decision"] == "denied_role" {
+		if l["decision"] == "denied_origin" {
 			refused = append(refused, l)
 		}
 	}
-	if len(lines) != 4 || len(refused) != 2 {
-		t.Fatalf("audit = %v, want 2 allowed and 2 refused lines", lines)
+	if len(lines) != 5 || len(refused) != 2 {
+		t.Fatalf("audit = %v, want 2 allowed, 2 denied_origin and 1 denied_auth lines", lines)
+	}
+	if l := lines[4]; l["decision"] != "denied_auth" || l["token_fp"] != policy.Fingerprint(opsToken) || l["role"] != "ops" ||
+		!strings.Contains(l["error"].(string), "http 403: invalid request: the MCP session belongs to another token") {
+		t.Errorf("the use of another token's session: %v", l)
 	}
 	for _, l := range refused {
 		if l["tool"] != "list_vms" || l["role"] != "read" || l["token_fp"] != policy.Fingerprint(readToken) || !strings.Contains(l["error"].(string), "http 403: Origin") {
@@ -1136,10 +1142,15 @@ func TestHTTPShutdownCutsOffLateCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The client would try to resume its broken stream (the server gives
+	// event ids and a retry field) until its retries run out: end it with
+	// the test.
+	callCtx, cancelCall := context.WithCancel(context.Background())
+	defer cancelCall()
 	go func() {
 		params := &mcp.CallToolParams{Name: "create_vm_snapshot", Arguments: map[string]any{"vm_name": "web-02", "snapshot_name": "cut-off"}}
 		params.SetProgressToken("late")
-		_, _ = tn.cs.CallTool(context.Background(), params)
+		_, _ = tn.cs.CallTool(callCtx, params)
 	}()
 	<-started
 	stop()

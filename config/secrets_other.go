@@ -1,0 +1,11 @@
+//go:build !unix
+
+package config
+
+// reexec is not possible on Windows: a process cannot replace its image
+// there, and a child process would have another PID than the one the MCP
+// client launched. The secrets stay in the process's environment block.
+func reexec([]byte, []string) error { return errNoReexec }
+
+// checkPipe refuses every descriptor: nothing hands secrets over here.
+func checkPipe(int) error { return errNoReexec }

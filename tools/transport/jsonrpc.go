@@ -1,0 +1,248 @@
+package transport
+
+// This file checks one inbound JSON-RPC message before the go-sdk sees it,
+// for both transports. The SDK's own reader ends the whole session (and
+// over stdio, the process, with exit 0) on the first message it cannot
+// decode, answers a duplicate in-flight id with an id-less error nobody
+// can match, and answers a call before initialize with error code 0; none
+// of these reached the audit log. Here every such message gets the
+// JSON-RPC error it deserves (-32700 or -32600, id null where the id is not
+// known), and the caller audits it.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
+)
+
+// rpcError is the JSON-RPC error answer to a refused message, and what the
+// audit line says of it.
+type rpcError struct {
+	id      jsonrpc.ID // the zero ID answers with "id": null
+	code    int64
+	message string // for the client; never echoes the message beyond its id
+	tool    string // the tool of a tools/call, else the method, as far as known
+}
+
+func (e *rpcError) Error() string { return fmt.Sprintf("JSON-RPC %d: %s", e.code, e.message) }
+
+// encode renders the error response, one line without its newline.
+func (e *rpcError) encode() []byte {
+	var id any
+	if e.id.IsValid() {
+		id = e.id.Raw()
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string `json:"jsonrpc"`
+		ID      any    `json:"id"`
+		Error   struct {
+			Code    int64  `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int64  `json:"code"`
+		Message string `json:"message"`
+	}{e.code, e.message}})
+	return b
+}
+
+// inbound is what checkMessage learnt of a message it let through.
+type inbound struct {
+	msg    jsonrpc.Message
+	method string       // "" for a response
+	call   bool         // a request with an id
+	tool   string       // params.name of a tools/call
+	client audit.Client // params.clientInfo of an initialize
+	// newProtocol marks a request of the 2026-07-28 protocol (per-request
+	// metadata), which needs no initialize.
+	newProtocol bool
+	// protocolVersion is params.protocolVersion of an initialize.
+	protocolVersion string
+}
+
+// maxSafeID bounds numeric ids: the SDK decodes them through float64, so a
+// larger one would be answered with another id.
+const maxSafeID = 1 << 53
+
+// checkMessage checks one message (a line of stdio, a POST body): valid
+// UTF-8 JSON, one JSON-RPC 2.0 object (no batch), no key twice outside the
+// tool arguments (those are the middleware's: a duplicate there is an
+// invalid_args tool result), an id that is a string or an integer, a
+// method that is a string, an id exactly when the method is a request, and
+// tools/call parameters the SDK can decode.
+func checkMessage(data []byte) (inbound, *rpcError) {
+	data = bytes.TrimRight(data, " \t\r\n")
+	parseErr := func(why string) (inbound, *rpcError) {
+		return inbound{}, &rpcError{code: jsonrpc.CodeParseError, message: "parse error: " + why}
+	}
+	invalid := func(id jsonrpc.ID, tool, why string) (inbound, *rpcError) {
+		return inbound{}, &rpcError{id: id, code: jsonrpc.CodeInvalidRequest, message: "invalid request: " + why, tool: tool}
+	}
+	switch {
+	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
+		return parseErr("the message starts with a byte order mark; send UTF-8 JSON without one")
+	case !utf8.Valid(data):
+		return parseErr("the message is not valid UTF-8")
+	case !json.Valid(data):
+		return parseErr("the message is not valid JSON (one JSON-RPC object per line)")
+	}
+	switch trimmed := bytes.TrimLeft(data, " \t"); {
+	case trimmed[0] == '[':
+		return invalid(jsonrpc.ID{}, "", "JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message at a time")
+	case trimmed[0] != '{':
+		return invalid(jsonrpc.ID{}, "", "a JSON-RPC message is an object")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return invalid(jsonrpc.ID{}, "", "a JSON-RPC message is an object")
+	}
+	id, idErr := messageID(m)
+	if idErr != "" {
+		return invalid(jsonrpc.ID{}, "", idErr)
+	}
+	if path, dup, _ := tools.DuplicateKey(data, "params.arguments"); dup {
+		return invalid(jsonrpc.ID{}, "", path+" appears twice; send each member once")
+	}
+	if string(m["jsonrpc"]) != `"2.0"` {
+		return invalid(id, "", `"jsonrpc" must be "2.0"`)
+	}
+	in := inbound{call: id.IsValid()}
+	rawMethod, isRequest := m["method"]
+	if !isRequest {
+		// A response to a request of the server (elicitation, ping).
+		_, hasResult := m["result"]
+		_, hasError := m["error"]
+		if !id.IsValid() || hasResult == hasError {
+			return invalid(id, "", "neither a request (no method) nor a response (an id and one of result or error)")
+		}
+		msg, err := jsonrpc.DecodeMessage(data)
+		if err != nil {
+			return invalid(id, "", "the response could not be decoded")
+		}
+		in.msg = msg
+		return in, nil
+	}
+	if err := json.Unmarshal(rawMethod, &in.method); err != nil {
+		return invalid(id, "", `"method" must be a string`)
+	}
+	tool := shortMethod(in.method)
+	if in.method == "tools/call" {
+		var named struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(m["params"], &named) == nil && named.Name != "" {
+			tool = named.Name
+		}
+	}
+	if p, ok := m["params"]; ok {
+		if k := firstByte(p); k != '{' && k != '[' && string(p) != "null" {
+			return invalid(id, tool, `"params" must be an object`)
+		}
+	}
+	// MCP names its notifications notifications/…; everything else is a
+	// request and needs an id to be answered.
+	notification := strings.HasPrefix(in.method, "notifications/")
+	switch {
+	case notification && in.call:
+		return invalid(id, tool, in.method+" is a notification and takes no id")
+	case !notification && !in.call:
+		return invalid(jsonrpc.ID{}, tool, in.method+" is a request and needs an id")
+	}
+	var params struct {
+		Meta            map[string]json.RawMessage `json:"_meta"`
+		Name            *string                    `json:"name"`
+		ClientInfo      *mcp.Implementation        `json:"clientInfo"`
+		ProtocolVersion string                     `json:"protocolVersion"`
+	}
+	if p := m["params"]; len(p) > 0 && firstByte(p) == '{' {
+		var pm map[string]json.RawMessage
+		_ = json.Unmarshal(p, &pm)
+		if meta, ok := pm["_meta"]; ok && firstByte(meta) != '{' && string(meta) != "null" {
+			return invalid(id, tool, `"params._meta" must be an object`)
+		}
+		if in.method == "tools/call" {
+			if name, ok := pm["name"]; !ok || firstByte(name) != '"' {
+				return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
+			}
+			var ctp mcp.CallToolParamsRaw
+			if err := json.Unmarshal(p, &ctp); err != nil {
+				return invalid(id, tool, "the tools/call parameters could not be decoded")
+			}
+		}
+		if err := json.Unmarshal(p, &params); err == nil {
+			_, in.newProtocol = params.Meta[mcp.MetaKeyProtocolVersion]
+			if params.ClientInfo != nil {
+				in.client = audit.Client{Name: truncate(params.ClientInfo.Name, 64), Version: truncate(params.ClientInfo.Version, 32)}
+			}
+			if in.method == "initialize" {
+				in.protocolVersion = params.ProtocolVersion
+			}
+		}
+	} else if in.method == "tools/call" {
+		return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
+	}
+	if in.method == "tools/call" && params.Name != nil {
+		in.tool = *params.Name
+	}
+	msg, err := jsonrpc.DecodeMessage(data)
+	if err != nil {
+		return invalid(id, tool, "the message could not be decoded")
+	}
+	in.msg = msg
+	return in, nil
+}
+
+// messageID returns the id of m (the zero ID when absent), or why it is
+// not one: MCP ids are strings or integers, never null.
+func messageID(m map[string]json.RawMessage) (jsonrpc.ID, string) {
+	raw, ok := m["id"]
+	if !ok {
+		return jsonrpc.ID{}, ""
+	}
+	switch firstByte(raw) {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return jsonrpc.ID{}, `"id" must be a string or an integer`
+		}
+		id, _ := jsonrpc.MakeID(s)
+		return id, ""
+	case 'n':
+		return jsonrpc.ID{}, `"id" must be a string or an integer, not null`
+	case '{', '[', 't', 'f':
+		return jsonrpc.ID{}, `"id" must be a string or an integer`
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > maxSafeID {
+		return jsonrpc.ID{}, fmt.Sprintf(`"id" must be a string or an integer between -%d and %d`, int64(maxSafeID), int64(maxSafeID))
+	}
+	id, _ := jsonrpc.MakeID(f)
+	return id, ""
+}
+
+func firstByte(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// shortMethod is a method name fit for an audit line's tool field.
+func shortMethod(m string) string { return truncate(m, 64) }
+
+// idString renders an id for a sentence.
+func idString(id jsonrpc.ID) string {
+	b, _ := json.Marshal(id.Raw())
+	return truncate(string(b), 80)
+}
