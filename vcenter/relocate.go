@@ -167,3 +167,35 @@ func (c *Client) CheckRelocate(ctx context.Context, vm string, placement Placeme
 	}
 	return out, nil
 }
+
+// RootPool returns the root resource pool ("Resources") of a cluster, or of
+// a standalone host's compute resource when cluster is "": where a VM goes
+// when a placement names a host or cluster but no pool.
+func (c *Client) RootPool(ctx context.Context, cluster, host string) (string, error) {
+	if cluster == "" {
+		if err := ValidateID(KindHost, host); err != nil {
+			return "", err
+		}
+		pools, _, err := c.ListResourcePools(ctx, ResourcePoolFilter{Hosts: []string{host}, Names: []string{"Resources"}})
+		if err != nil {
+			return "", fmt.Errorf("find the resource pool of %s: %w", host, err)
+		}
+		if len(pools) != 1 {
+			return "", fmt.Errorf("find the resource pool of %s: %d pools named Resources", host, len(pools))
+		}
+		return pools[0].ID, nil
+	}
+	if err := ValidateID(KindCluster, cluster); err != nil {
+		return "", err
+	}
+	var info struct {
+		ResourcePool string `json:"resource_pool"`
+	}
+	if err := c.vapi(ctx, http.MethodGet, "/vcenter/cluster/"+cluster, nil, nil, &info); err != nil {
+		return "", fmt.Errorf("read cluster %s: %w", cluster, err)
+	}
+	if !LooksLikeID(KindResourcePool, info.ResourcePool) {
+		return "", fmt.Errorf("read cluster %s: unreadable resource pool %s", cluster, quoteShort(info.ResourcePool))
+	}
+	return info.ResourcePool, nil
+}

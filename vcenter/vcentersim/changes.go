@@ -128,6 +128,11 @@ func (s *Server) buildChanges(defaultInventory bool) {
 		ds.files = []string{"iso/ubuntu-22.04.4-live-server-amd64.iso", "iso/rhel-9.3-x86_64-dvd.iso",
 			"iso/virtio-win-0.1.240.iso", "patches/vmware-tools-12.4.0.iso"}
 	}
+	if v := byName("legacy-app-01"); v != nil && len(v.CDROMs) > 0 {
+		// The Tools ISO someone left mounted.
+		cd := &v.CDROMs[0]
+		cd.ISOFile, cd.StartConnected, cd.Connected = "[ldn-nfs-iso] patches/vmware-tools-12.4.0.iso", true, v.PowerState == PoweredOn
+	}
 	if ds := dsNamed("lab-nfs-01"); ds != nil {
 		ds.files = []string{"iso/VMware-VMvisor-Installer-8.0U3.iso"}
 	}

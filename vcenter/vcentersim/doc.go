@@ -128,7 +128,8 @@
 // templates, vm-107 "tpl-ubuntu-22.04" and vm-109 "ubuntu-22.04-golden"
 // (left out of the VM list and of [Server.VMs]; [Server.Templates] lists
 // them); host-108 esx-ldn-06.corp.local in Dev-Cluster, in maintenance
-// mode; ISO files on ldn-nfs-iso and lab-nfs-01; content libraries "Golden
+// mode; ISO files on ldn-nfs-iso and lab-nfs-01, and the VMware Tools ISO
+// left connected in vm-80's (legacy-app-01) drive; content libraries "Golden
 // Images" (the vm-template item behind vm-109 and the OVF
 // "photon-5-appliance"), "ISO Images" (two ISO items) and the subscribed
 // "Vendor Appliances" (an OVF with a EULA, not cached); and the
