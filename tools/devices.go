@@ -168,7 +168,11 @@ func mountISO(d Deps) Tool {
 						fmt.Sprintf("library ISO %s mounted on a new drive (%s) of %s", quote(it.Name), key, label(vm.Name, vm.ID)), nil
 				})
 			}
-			ds, err := findObject(ctx, vc, vcenter.KindDatastore, iso.Datastore, "")
+			dc, err := vmDatacenter(ctx, vc, vm.ID)
+			if err != nil {
+				return nil, zero, err
+			}
+			ds, err := findObject(ctx, vc, vcenter.KindDatastore, iso.Datastore, dc)
 			if err != nil {
 				return nil, zero, err
 			}

@@ -51,9 +51,9 @@ var toolsets = []ToolsetInfo{
 	{Name: ToolsetProvisioning, Summary: "clone VMs and templates; content libraries, deploys, customization specs",
 		Guide: "clone_vm copies a VM or template; deploy_from_library deploys a list_library_items item; placement fields take names or ids."},
 	{Name: ToolsetDevices, Summary: "mount and unmount ISOs; add and extend disks; add NICs and change their network",
-		Guide: "Device tools name devices by label (get_vm_details shows them)."},
+		Guide: "Devices are named by label or key; an unknown one lists the VM's."},
 	{Name: ToolsetCluster, Summary: "migrate VMs (vMotion, Storage vMotion); host maintenance mode",
-		Guide: "migrate_vm checks the destination first; enter_maintenance_mode previews what happens to each VM."},
+		Guide: "migrate_vm checks compatibility first; enter_maintenance_mode previews each VM's fate."},
 	{Name: ToolsetAccess, Always: true, Summary: "whoami: this session's role, tools and vCenter",
 		Guide: "whoami says what this session may do."},
 }
