@@ -49,14 +49,6 @@ func isVAPITask(task string) bool {
 	return !LooksLikeID(KindTask, task) && LooksLikeID(KindVAPITask, task)
 }
 
-// validTask checks a task id of either kind.
-func validTask(task string) error {
-	if LooksLikeID(KindTask, task) || LooksLikeID(KindVAPITask, task) {
-		return nil
-	}
-	return ValidateID(KindTask, task)
-}
-
 func (c *Client) cisTaskPath(task string) string {
 	return "/cis/tasks/" + url.PathEscape(task)
 }

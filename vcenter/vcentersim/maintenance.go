@@ -121,8 +121,7 @@ func handleEnterMaintenance(s *Server, c *call) (any, *vimFault) {
 			return nil, faultTaskInProgress(t)
 		}
 	}
-	var t *task
-	t = s.startEntityTask(c, "EnterMaintenanceMode_Task", "HostSystem.enterMaintenanceMode", "HostSystem", h.id, h.name, true, "",
+	t := s.startEntityTask(c, "EnterMaintenanceMode_Task", "HostSystem.enterMaintenanceMode", "HostSystem", h.id, h.name, true, "",
 		func() (string, *vimFault) {
 			h.maintenance = true
 			return "", nil
@@ -137,7 +136,7 @@ func handleEnterMaintenance(s *Server, c *call) (any, *vimFault) {
 		}
 		return false, nil
 	}
-	return t.Task.mo(), nil
+	return t.mo(), nil
 }
 
 // hostEmpty reports whether h may enter maintenance mode: no powered-on VM
@@ -205,7 +204,7 @@ func handleExitMaintenance(s *Server, c *call) (any, *vimFault) {
 		func() (string, *vimFault) {
 			h.maintenance = false
 			return "", nil
-		}).Task.mo(), nil
+		}).mo(), nil
 }
 
 // Host is a copy of a host's state, as [Server.Hosts] returns it.

@@ -328,5 +328,5 @@ func handleCheckRelocate(s *Server, c *call) (any, *vimFault) {
 	if t.forced == nil {
 		t.end(nil, s.now())
 	}
-	return t.Task.mo(), nil
+	return t.mo(), nil
 }

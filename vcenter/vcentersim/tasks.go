@@ -67,7 +67,7 @@ type task struct {
 
 // startTask files a running task on VM v. Caller holds mu.
 func (s *Server) startTask(c *call, method, descriptionID string, v *vm, cancelable bool, resultType string, run func() (string, *vimFault)) moRef {
-	return s.startEntityTask(c, method, descriptionID, "", v.ID, v.Name, cancelable, resultType, run).Task.mo()
+	return s.startEntityTask(c, method, descriptionID, "", v.ID, v.Name, cancelable, resultType, run).mo()
 }
 
 // startEntityTask files a running task on the entity of type entityType
