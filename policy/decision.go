@@ -51,12 +51,15 @@ const (
 	// NeedsConfirmation means a tool that needs confirmation was called without it
 	// and returned a preview; nothing changed.
 	NeedsConfirmation Decision = "needs_confirmation"
+	// DryRun means the call asked for the preview only (dry_run: true); it read
+	// vCenter and changed nothing.
+	DryRun Decision = "dry_run"
 )
 
 // Decisions lists every [Decision] value, for callers that validate or document them.
 func Decisions() []Decision {
 	return []Decision{Allowed, DeniedAuth, DeniedOrigin, DeniedCapacity, InvalidRequest, DeniedRole, DeniedRate,
-		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation}
+		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation, DryRun}
 }
 
 // Confirmation is where a call that may need confirmation stands.
@@ -73,6 +76,8 @@ const (
 	Cancelled                           // the user cancelled the question
 	Unanswered                          // the client came back without an answer, or never came back
 	ApprovalInvalid                     // the approval did not verify (altered, replayed, expired, another call's)
+	DryRunAsked                         // dry_run: true: show the change, make none
+	NotNeeded                           // a ConfirmIf tool found that the change needs no confirmation now
 )
 
 // Refusal is what a transport refused before the message reached MCP, as the
@@ -137,7 +142,9 @@ func (v Verdict) Allowed() bool { return v.Decision == Allowed }
 //     be read-only under read-only mode — read-only always wins;
 //  5. a state-changing tool is refused while the audit log cannot record it;
 //  6. invalid arguments;
-//  7. a tool that needs confirmation runs only when confirmed or approved.
+//  7. a dry run (any tool) changes nothing;
+//  8. a tool that needs confirmation runs only when confirmed or approved, or,
+//     for a ConfirmIf tool, when it found that the change needs none.
 //
 // The rate rule takes budget only when c.Charged is false; every other rule is
 // pure, so asking again at a later stage gives the same answer for them.
@@ -186,9 +193,16 @@ func (p *Policy) Decide(c Call) Verdict {
 	case c.ArgsInvalid:
 		return refuse(InvalidArgs, "the arguments are invalid; nothing was sent to vCenter")
 	}
+	if c.Confirmation == DryRunAsked {
+		return refuse(DryRun, "dry run: the preview shows the change; nothing changed")
+	}
 	if t.Confirm {
 		switch c.Confirmation {
 		case ConfirmUnknown, Confirmed, Approved:
+		case NotNeeded:
+			if !t.ConfirmIf {
+				return refuse(NeedsConfirmation, "not confirmed; nothing changed")
+			}
 		case Declined:
 			return refuse(NeedsConfirmation, "the user declined; nothing changed")
 		case Cancelled:

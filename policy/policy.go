@@ -50,7 +50,11 @@ type Tool struct {
 	ReadOnly    bool   // readOnlyHint: the tool changes nothing
 	Destructive bool   // destructiveHint: the change may lose state
 	Confirm     bool   // the tool may return a preview and act only once confirmed
-	Level       Level  // the least default role that includes the tool
+	// ConfirmIf marks a Confirm tool whose change needs confirmation only in
+	// some states (unmount an ISO: only from a powered-on VM); it alone may
+	// report [NotNeeded].
+	ConfirmIf bool
+	Level     Level // the least default role that includes the tool
 }
 
 // Options are the switches of AUTH_ENFORCE, READ_ONLY, the toolset selection and
@@ -235,6 +239,8 @@ func checkTool(t Tool) error {
 		return fmt.Errorf("tool %q: level read but not read-only", t.Name)
 	case t.ReadOnly && (t.Destructive || t.Confirm):
 		return fmt.Errorf("tool %q: read-only but destructive or needing confirmation", t.Name)
+	case t.ConfirmIf && !t.Confirm:
+		return fmt.Errorf("tool %q: confirmation in some states only, but no confirmation", t.Name)
 	}
 	return nil
 }

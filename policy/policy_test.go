@@ -318,12 +318,36 @@ func TestDecideStages(t *testing.T) {
 		{"approval invalid", Call{Tool: "delete_vm", Identity: id, Confirmation: ApprovalInvalid}, NeedsConfirmation},
 		{"a tool without the flag ignores confirmation", Call{Tool: "power_on_vm", Identity: id, Confirmation: Unconfirmed}, Allowed},
 		{"invalid arguments before confirmation", Call{Tool: "delete_vm", Identity: id, ArgsInvalid: true, Confirmation: Unconfirmed}, InvalidArgs},
+		{"dry run of a tool without the flag", Call{Tool: "power_on_vm", Identity: id, Confirmation: DryRunAsked}, DryRun},
+		{"dry run of a confirm tool", Call{Tool: "delete_vm", Identity: id, Confirmation: DryRunAsked}, DryRun},
+		{"invalid arguments before a dry run", Call{Tool: "power_on_vm", Identity: id, ArgsInvalid: true, Confirmation: DryRunAsked}, InvalidArgs},
+		{"no confirmation needed, said by an always-confirm tool", Call{Tool: "delete_vm", Identity: id, Confirmation: NotNeeded}, NeedsConfirmation},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if v := p.Decide(tt.call); v.Decision != tt.want {
 				t.Errorf("Decide(%+v) = %s (%s), want %s", tt.call, v.Decision, v.Reason, tt.want)
 			}
 		})
+	}
+}
+
+// TestConditionalConfirmation: only a ConfirmIf tool may say that its
+// change needs no confirmation, and such a tool must also take one.
+func TestConditionalConfirmation(t *testing.T) {
+	cat := append(slices.Clone(testCatalogue), Tool{Name: "unmount_iso", Toolset: "devices", Destructive: true, Confirm: true, ConfirmIf: true, Level: LevelOps})
+	p, _, err := New(Config{}, cat, withToolsets(Options{Toolsets: []string{"all"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := Identity{Role: RoleUnrestricted}
+	for c, want := range map[Confirmation]Decision{NotNeeded: Allowed, Unconfirmed: NeedsConfirmation, Confirmed: Allowed, DryRunAsked: DryRun} {
+		if v := p.Decide(Call{Tool: "unmount_iso", Identity: id, Confirmation: c}); v.Decision != want {
+			t.Errorf("confirmation %d: %s, want %s", c, v.Decision, want)
+		}
+	}
+	bad := append(slices.Clone(testCatalogue), Tool{Name: "x", Toolset: "devices", ConfirmIf: true, Level: LevelOps})
+	if _, _, err := New(Config{}, bad, withToolsets(Options{})); err == nil {
+		t.Error("a ConfirmIf tool without Confirm was accepted")
 	}
 }
 
@@ -460,7 +484,7 @@ func TestDecisionStrings(t *testing.T) {
 		got = append(got, string(d))
 	}
 	want := []string{"allowed", "denied_auth", "denied_origin", "denied_capacity", "invalid_request", "denied_role", "denied_rate",
-		"unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation"}
+		"unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation", "dry_run"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decision strings (-want +got):\n%s", diff)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden schema snapshots in testdata/toolsnaps")
@@ -88,6 +89,13 @@ func TestCatalogueHygiene(t *testing.T) {
 			_, hasConfirm := props["confirm"]
 			if hasConfirm != tool.Confirm {
 				t.Errorf("confirm argument present = %v, confirm flag = %v", hasConfirm, tool.Confirm)
+			}
+			// dry_run exactly where the spec says, and only on changes that
+			// may run unconfirmed (the power and snapshot tools of the
+			// default toolsets have none: the 16 kB budget).
+			_, hasDryRun := props["dry_run"]
+			if hasDryRun != tool.DryRun || tool.DryRun && (tool.Kind == KindRead || tool.Confirm && !tool.ConfirmIf) {
+				t.Errorf("dry_run argument present = %v, DryRun = %v, for kind %s, confirm %v, confirm-if %v", hasDryRun, tool.DryRun, tool.Kind, tool.Confirm, tool.ConfirmIf)
 			}
 			walkSchema(schemaMap(t, d.OutputSchema), func(s map[string]any) {
 				if types, ok := s["type"].([]any); ok {
@@ -164,12 +172,26 @@ func TestEveryToolIsGuarded(t *testing.T) {
 		for _, tool := range catalog() {
 			t.Run(tool.Def.Name, func(t *testing.T) {
 				s := newSession(t, withRole("admin", ""), withToolsets("all"))
-				vms, snaps := s.sim.VMs(), s.sim.Snapshots("vm-76")
+				before := simState(s)
+				if tool.DryRun {
+					// A dry run changes nothing and is audited as one.
+					res := s.call(tool.Def.Name, with(example(t, tool), "dry_run", true))
+					if res.IsError {
+						t.Fatalf("dry run failed: %s", textOf(res))
+					}
+					if a := s.lastAudit(); a["decision"] != "dry_run" {
+						t.Errorf("dry run audited as %v", a["decision"])
+					}
+					if diff := cmp.Diff(before, simState(s)); diff != "" {
+						t.Errorf("a dry run changed the simulator:\n%s", diff)
+					}
+				}
+				n := len(s.auditLines())
 				res := s.call(tool.Def.Name, example(t, tool))
 				if res.IsError {
 					t.Fatalf("sample call failed: %s", textOf(res))
 				}
-				lines := s.auditLines()
+				lines := s.auditLines()[n:]
 				if len(lines) != 1 || lines[0]["tool"] != tool.Def.Name {
 					t.Fatalf("%d audit lines, want 1", len(lines))
 				}
@@ -179,22 +201,38 @@ func TestEveryToolIsGuarded(t *testing.T) {
 				if lines[0]["decision"] != "needs_confirmation" {
 					t.Errorf("decision %v, want needs_confirmation", lines[0]["decision"])
 				}
-				if diff := cmp.Diff(vms, s.sim.VMs()); diff != "" {
-					t.Errorf("VMs changed without confirmation:\n%s", diff)
-				}
-				if diff := cmp.Diff(snaps, s.sim.Snapshots("vm-76")); diff != "" {
-					t.Errorf("snapshots changed without confirmation:\n%s", diff)
+				if diff := cmp.Diff(before, simState(s)); diff != "" {
+					t.Errorf("the simulator changed without confirmation:\n%s", diff)
 				}
 				args := with(example(t, tool), "confirm", true)
 				if res := s.call(tool.Def.Name, args); res.IsError {
 					t.Fatalf("confirmed call failed: %s", textOf(res))
 				}
-				if reflect.DeepEqual(vms, s.sim.VMs()) && reflect.DeepEqual(snaps, s.sim.Snapshots("vm-76")) {
+				if reflect.DeepEqual(before, simState(s)) {
 					t.Error("the confirmed call changed nothing in the simulator")
 				}
 			})
 		}
 	})
+}
+
+// state is what a change can alter in the simulator: VMs and templates,
+// snapshots, hosts and tags.
+type state struct {
+	VMs, Templates []vcentersim.VM
+	Snapshots      map[string][]vcentersim.Snapshot
+	Hosts          []vcentersim.Host
+	Tags           []vcentersim.Tag
+}
+
+func simState(s *session) state {
+	st := state{VMs: s.sim.VMs(), Templates: s.sim.Templates(), Snapshots: map[string][]vcentersim.Snapshot{}, Hosts: s.sim.Hosts(), Tags: s.sim.Tags()}
+	for _, v := range st.VMs {
+		if sn := s.sim.Snapshots(v.ID); sn != nil {
+			st.Snapshots[v.ID] = sn
+		}
+	}
+	return st
 }
 
 // TestToolSnapshots compares every tool's definition, as tools/list shows

@@ -11,7 +11,7 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 )
 
-// This file is the only code that branches on confirm.
+// This file is the only code that branches on confirm and dry_run.
 //
 // The confirmation rule, stated once (the catalogue tests hold it):
 //   - Confirm is chosen per tool, independently of its kind: a tool confirms
@@ -20,7 +20,14 @@ import (
 //     without it (power_off_vm, restart_vm) is one whose effect the user asks
 //     for by name, as in the Python server this one replaces;
 //   - a read tool never confirms (policy refuses the declaration);
-//   - a tool with Confirm takes a confirm argument, and only such a tool.
+//   - a tool with Confirm takes a confirm argument, and only such a tool;
+//   - ConfirmIf narrows Confirm to the states where the change disrupts
+//     (unmount_iso, set_vm_network: only on a powered-on VM): the tool tells
+//     confirmIf whether this change needs it, and policy accepts "not
+//     needed" from such a tool only;
+//   - a tool that may act without confirmation (no Confirm, or ConfirmIf)
+//     and changes state takes dry_run (DryRun in its spec): dry_run: true
+//     returns the same preview and changes nothing, audited as dry_run.
 //
 // A tool with the flag builds a preview of what it would do and hands it, with
 // the action, to confirmOrPreview, which asks policy and runs the action only
@@ -36,12 +43,18 @@ import (
 const (
 	statusDone              = "done"
 	statusNeedsConfirmation = "needs_confirmation"
+	statusDryRun            = "dry_run"
 )
+
+// dryRunArgs is embedded by every tool with DryRun in its spec.
+type dryRunArgs struct {
+	DryRun bool `json:"dry_run,omitempty" jsonschema:"true: only preview"`
+}
 
 // confirmOut is the result of a tool with the confirm flag: either the
 // preview (nothing changed) or what was done.
 type confirmOut[T any] struct {
-	Status  string   `json:"status"` // done, or needs_confirmation when nothing was changed
+	Status  string   `json:"status"` // done; needs_confirmation or dry_run when nothing was changed
 	Summary string   `json:"summary"`
 	Preview *preview `json:"preview,omitempty"`
 	Result  *T       `json:"result,omitempty"`
@@ -51,6 +64,9 @@ type confirmOut[T any] struct {
 type preview struct {
 	Target previewTarget `json:"target"`
 	Change string        `json:"change"` // the exact change
+	// Items are the objects the change touches, one line each, with what
+	// happens to each (the VMs of a host entering maintenance mode).
+	Items []string `json:"items,omitempty"`
 	// HowToConfirm tells the model what to do next.
 	HowToConfirm string `json:"how_to_confirm"`
 }
@@ -122,6 +138,51 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 		}, zero, nil
 	}
 	return decide(policy.Unconfirmed)
+}
+
+// actOrPreview is confirmOrPreview for a tool that acts without
+// confirmation: it runs do, unless dryRun asks for the preview only.
+func actOrPreview[T any](ctx context.Context, req *mcp.CallToolRequest, dryRun bool, pv preview,
+	do func() (T, string, error)) (*mcp.CallToolResult, confirmOut[T], error) {
+	audit.NoteTarget(ctx, pv.Target.ID, pv.Target.Name)
+	if dryRun {
+		return nil, dryRunOut[T](ctx, req, pv), nil
+	}
+	return runChange(do)
+}
+
+// confirmIf is confirmOrPreview for a ConfirmIf tool: needed says whether
+// this change, in the target's present state, needs confirmation. A dry
+// run previews either way.
+func confirmIf[T any](ctx context.Context, d Deps, req *mcp.CallToolRequest, needed, confirmed, dryRun bool, pv preview,
+	do func() (T, string, error)) (*mcp.CallToolResult, confirmOut[T], error) {
+	switch {
+	case dryRun:
+		audit.NoteTarget(ctx, pv.Target.ID, pv.Target.Name)
+		return nil, dryRunOut[T](ctx, req, pv), nil
+	case needed:
+		return confirmOrPreview(ctx, d, req, confirmed, pv, do)
+	}
+	audit.NoteTarget(ctx, pv.Target.ID, pv.Target.Name)
+	if ok, why := callOf(ctx).confirm(policy.NotNeeded); !ok {
+		return nil, confirmOut[T]{Status: statusNeedsConfirmation, Summary: why + ": " + pv.Change, Preview: &pv}, nil
+	}
+	return runChange(do)
+}
+
+// dryRunOut asks policy for the dry run's decision and returns the preview.
+func dryRunOut[T any](ctx context.Context, req *mcp.CallToolRequest, pv preview) confirmOut[T] {
+	_, why := callOf(ctx).confirm(policy.DryRunAsked)
+	pv.HowToConfirm = fmt.Sprintf("nothing changed; to make this change, call %s again without dry_run", req.Params.Name)
+	return confirmOut[T]{Status: statusDryRun, Summary: why + ": " + pv.Change, Preview: &pv}
+}
+
+func runChange[T any](do func() (T, string, error)) (*mcp.CallToolResult, confirmOut[T], error) {
+	res, summary, err := do()
+	if err != nil {
+		return nil, confirmOut[T]{}, err
+	}
+	return nil, confirmOut[T]{Status: statusDone, Summary: summary, Result: &res}, nil
 }
 
 // approvalReason words a refused approval for the model without detail an

@@ -64,7 +64,7 @@ func Instructions(enabled []Tool) string {
 		"Names: VM tools take vm_id (like vm-42) or the exact vm_name; an ambiguous name returns the candidates and changes nothing: call again with vm_id. " +
 		"List filters (hosts, clusters, datacenters, folders, resource_pools) take names or ids. " +
 		"Paging: lists return total, returned and next_cursor; pass next_cursor back as cursor with the same filters; limit is 1-1000 (default 100). " +
-		"Changes: a tool that needs confirmation returns a preview (target, current state, exact change) and changes nothing; show it to the user and call again with confirm: true only after they agree. " +
+		"Changes: a tool that needs confirmation returns a preview (target, current state, exact change) and changes nothing; show it to the user and call again with confirm: true only after they agree; dry_run: true previews a change that acts at once. " +
 		"Errors say what failed and end with the next step. When several vCenters are allowed, every tool takes hostname.")
 	for _, ts := range toolsets {
 		if on[ts.Name] && ts.Guide != "" {

@@ -128,7 +128,7 @@ func listTasks(d Deps) Tool {
 
 type getTaskIn struct {
 	hostArgs
-	TaskID string `json:"task_id" jsonschema:"like task-12; the snapshot tools and list_tasks return it"`
+	TaskID string `json:"task_id" jsonschema:"as the change tools and list_tasks return it"`
 }
 
 type getTaskOut struct {
@@ -148,7 +148,8 @@ func getTask(d Deps) Tool {
 		Privileges: Privileges{Calls: "VI/JSON `Task.info`", On: "the task's object"},
 		Example:    `{"task_id": "task-5"}`,
 		Handle: func(ctx context.Context, _ *mcp.CallToolRequest, in getTaskIn) (*mcp.CallToolResult, getTaskOut, error) {
-			if err := vcenter.ValidateID(vcenter.KindTask, in.TaskID); err != nil {
+			// A vim25 task id, or an Automation API one (clone_vm, migrate_vm).
+			if err := vcenter.ValidateID(vcenter.KindTask, in.TaskID); err != nil && !vcenter.LooksLikeID(vcenter.KindVAPITask, in.TaskID) {
 				return nil, getTaskOut{}, &argError{err.Error()}
 			}
 			vc, err := connect(ctx, d, in.Hostname)

@@ -27,8 +27,11 @@ type Tool struct {
 	Kind  Kind
 	// Confirm marks a tool that may return a preview and change nothing until
 	// confirmed; see the confirmation rule in confirm.go.
-	Confirm    bool
-	Privileges Privileges
+	Confirm bool
+	// ConfirmIf narrows Confirm to some states of the target; DryRun marks
+	// a tool that takes dry_run (confirm.go).
+	ConfirmIf, DryRun bool
+	Privileges        Privileges
 	// Example is a valid argument object against the simulator's default
 	// inventory: the docs show it and every test that calls every tool uses it.
 	Example json.RawMessage
@@ -43,6 +46,7 @@ func (t Tool) Policy() policy.Tool {
 		ReadOnly:    t.Kind == KindRead,
 		Destructive: t.Kind == KindDestructive,
 		Confirm:     t.Confirm,
+		ConfirmIf:   t.ConfirmIf,
 		Level:       t.Level,
 	}
 }
@@ -101,6 +105,8 @@ type spec[In, Out any] struct {
 	Kind        Kind
 	Idempotent  bool // a repeat with the same arguments changes nothing more
 	Confirm     bool // see confirm.go
+	ConfirmIf   bool // Confirm only in some states (confirm.go)
+	DryRun      bool // takes dry_run (confirm.go)
 	Privileges  Privileges
 	Example     string // JSON arguments valid against the simulator's default inventory
 	// Schema edits the inferred schemas for what struct tags cannot say (enums,
@@ -119,6 +125,9 @@ type spec[In, Out any] struct {
 func (s spec[In, Out]) tool() Tool {
 	if s.Name == "" || s.Title == "" || s.Description == "" || s.Toolset == "" || s.Level == 0 || s.Kind == 0 || s.Handle == nil {
 		panic(fmt.Sprintf("tool %q: name, title, description, toolset, level, kind and handler are required", s.Name))
+	}
+	if s.ConfirmIf && !s.Confirm || s.DryRun && (s.Kind == KindRead || s.Confirm && !s.ConfirmIf) {
+		panic(fmt.Sprintf("tool %q: ConfirmIf needs Confirm; DryRun is for a change that may run unconfirmed", s.Name))
 	}
 	var example json.RawMessage
 	if s.Example != "" {
@@ -157,7 +166,7 @@ func (s spec[In, Out]) tool() Tool {
 		return h(ctx, req, args)
 	}
 	return Tool{
-		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm,
+		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm, ConfirmIf: s.ConfirmIf, DryRun: s.DryRun,
 		Privileges: s.Privileges, Example: example,
 		add: func(srv *mcp.Server) { mcp.AddTool(srv, def, wrapped) },
 	}
@@ -180,6 +189,10 @@ type VCenter interface {
 	taskInfoAPI
 	tagAPI
 	investigateAPI
+	provisioningAPI
+	deviceAPI
+	tagWriteAPI
+	clusterAPI
 }
 
 // Deps is what the tools need from the process.
@@ -242,8 +255,27 @@ func All(d Deps) []Tool {
 		acknowledgeAlarm,
 		listTasks,
 		getTask,
+		// Toolset provisioning.
+		cloneVM,
+		listContentLibraries,
+		listLibraryItems,
+		deployFromLibrary,
+		listCustomizationSpecs,
+		// Toolset devices.
+		mountISO,
+		unmountISO,
+		addDisk,
+		extendDisk,
+		setVMNetwork,
+		addNIC,
 		// Toolset tags.
 		listTags,
+		tagObject,
+		untagObject,
+		// Toolset cluster.
+		migrateVM,
+		enterMaintenanceMode,
+		exitMaintenanceMode,
 		// Toolset access (always on).
 		whoami,
 	}

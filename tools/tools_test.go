@@ -172,7 +172,7 @@ func TestUsageAndSummaryTools(t *testing.T) {
 		if sum.VMs != (vmCounts{on + off + susp, on, off, susp}) {
 			t.Errorf("VM counts %+v, simulator has %d on %d off %d suspended", sum.VMs, on, off, susp)
 		}
-		if sum.Hosts.Total != 11 || sum.Hosts.NotResponding != 1 || sum.Hosts.Disconnected != 1 || len(sum.Clusters) != 4 {
+		if sum.Hosts.Total != 12 || sum.Hosts.NotResponding != 1 || sum.Hosts.Disconnected != 1 || len(sum.Clusters) != 4 {
 			t.Errorf("hosts %+v, clusters %d", sum.Hosts, len(sum.Clusters))
 		}
 		var byCluster utilizationOut

@@ -8,7 +8,7 @@ import "github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 // read-only mode, it is read-only; policy decides all three.
 type Toolset string
 
-// The toolsets. Later issues add provisioning, devices and cluster.
+// The toolsets.
 const (
 	ToolsetAccess        Toolset = "access"        // whoami: always on
 	ToolsetInventory     Toolset = "inventory"     // lists, details and summaries
@@ -16,7 +16,10 @@ const (
 	ToolsetSnapshots     Toolset = "snapshots"     // VM snapshots
 	ToolsetLifecycle     Toolset = "lifecycle"     // delete and resize VMs
 	ToolsetObservability Toolset = "observability" // performance, events, alarms, tasks, triage
-	ToolsetTags          Toolset = "tags"          // tag categories and tags
+	ToolsetTags          Toolset = "tags"          // tag categories and tags; tag and untag objects
+	ToolsetProvisioning  Toolset = "provisioning"  // clone, content libraries, deploys, customization specs
+	ToolsetDevices       Toolset = "devices"       // CD-ROM/ISO, disks, NICs
+	ToolsetCluster       Toolset = "cluster"       // migration and host maintenance mode
 )
 
 // ToolsetInfo describes a toolset for the docs, whoami and the server
@@ -43,8 +46,14 @@ var toolsets = []ToolsetInfo{
 		Guide: "modify_vm_resources checks hot-add rules and says when the VM must be off; delete_vm needs the VM off."},
 	{Name: ToolsetObservability, Summary: "triage a VM; performance, events, alarms (acknowledge), tasks",
 		Guide: "For \"what is wrong with X\" or \"why did X reboot\" call investigate_vm first; then get_vm_performance or get_host_performance, list_events, list_alarms, list_tasks or get_task for detail."},
-	{Name: ToolsetTags, Summary: "tag categories and tags",
-		Guide: "list_tags shows categories and tags; list_vms takes tags (names or ids, all must match)."},
+	{Name: ToolsetTags, Summary: "tag categories and tags; tag and untag VMs, hosts, datastores, clusters",
+		Guide: "list_tags shows categories and tags; list_vms takes tags (names or ids, all must match); tag_object and untag_object change them."},
+	{Name: ToolsetProvisioning, Summary: "clone VMs and templates; content libraries, deploys, customization specs",
+		Guide: "clone_vm copies a VM or template; deploy_from_library deploys a list_library_items item; placement fields take names or ids."},
+	{Name: ToolsetDevices, Summary: "mount and unmount ISOs; add and extend disks; add NICs and change their network",
+		Guide: "Devices are named by label or key; an unknown one lists the VM's."},
+	{Name: ToolsetCluster, Summary: "migrate VMs (vMotion, Storage vMotion); host maintenance mode",
+		Guide: "migrate_vm checks compatibility first; enter_maintenance_mode previews each VM's fate."},
 	{Name: ToolsetAccess, Always: true, Summary: "whoami: this session's role, tools and vCenter",
 		Guide: "whoami says what this session may do."},
 }

@@ -25,6 +25,9 @@ var (
 	ErrResourceBusy             = errors.New("resource busy")
 	ErrServiceUnavailable       = errors.New("service unavailable")
 	ErrInvalidLogin             = errors.New("invalid login")
+	// ErrAlreadyExists is a name already taken: ALREADY_EXISTS, or
+	// VI/JSON's DuplicateName (a clone into a folder that holds the name).
+	ErrAlreadyExists = errors.New("already exists")
 
 	// ErrInvalidID is matched by [*IDError]: the id was refused before any
 	// request was built.
@@ -65,6 +68,10 @@ var errorTypes = map[string]error{
 	"UNAUTHORIZED":                 ErrUnauthorized,
 	"NoPermission":                 ErrUnauthorized,
 	"UNABLE_TO_ALLOCATE_RESOURCE":  ErrUnableToAllocate,
+	"NoDiskSpace":                  ErrUnableToAllocate,
+	"InsufficientResourcesFault":   ErrUnableToAllocate,
+	"ALREADY_EXISTS":               ErrAlreadyExists,
+	"DuplicateName":                ErrAlreadyExists,
 	"RESOURCE_BUSY":                ErrResourceBusy,
 	"TaskInProgress":               ErrResourceBusy,
 	"SERVICE_UNAVAILABLE":          ErrServiceUnavailable,

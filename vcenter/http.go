@@ -46,7 +46,15 @@ type request struct {
 	// refuses with 503 SERVICE_UNAVAILABLE whenever VMware Tools is not
 	// running; retrying that would only add the backoff to the call.
 	once bool
+	// long marks an operation vCenter answers only once it is done (a
+	// content library deploy has no task form, vcenter-api-changes.md §0):
+	// it may take minutes, so it is bounded by longRequestTimeout and the
+	// caller's context rather than Config.Timeout.
+	long bool
 }
+
+// longRequestTimeout bounds a blocking long operation (request.long).
+const longRequestTimeout = 30 * time.Minute
 
 // response is vCenter's answer with its body read (and size-limited).
 // Whoever gets one from roundTrip calls release once done with body: a
@@ -79,7 +87,11 @@ type progressKey struct{}
 // roundTrip sends r, retrying it only if it is safe, and reads the answer.
 // A non-2xx status is not an error here; see the dialect and VI/JSON layers.
 func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	timeout := c.cfg.Timeout
+	if r.long {
+		timeout = max(timeout, longRequestTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if r.safe && !r.once {
 		ctx = context.WithValue(ctx, safeKey{}, true)
@@ -131,7 +143,7 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 				Str("error", c.scrubLog(tlsErr.text)).Msg("vcenter request refused at TLS")
 			return nil, tlsErr
 		}
-		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, c.cfg.Timeout, c.host, prog.handshakeErr())}
+		te := &TransportError{Method: r.method, Path: pathOf(r.path, r.query), Err: describeTransport(ctx, err, timeout, c.host, prog.handshakeErr())}
 		te.MaybeApplied = !r.safe && prog.connected.Load()
 		c.log.Debug().Str("method", r.method).Str("path", logPath(r.path, r.query)).Dur("took", time.Since(start)).
 			Str("error", c.scrubLog(te.Err.Error())).Msg("vcenter request failed")

@@ -3,6 +3,8 @@ package vcenter
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind names a vCenter managed-object type whose id this package accepts.
@@ -28,6 +30,21 @@ const (
 	// KindEventCollector is the EventHistoryCollector vCenter creates for
 	// one event listing: opaque, issued by vCenter, never by the model.
 	KindEventCollector Kind = "event_collector"
+	// KindVAPITask is an Automation API task id (/api/cis/tasks/{task}),
+	// which vCenter issues for a clone or relocate started with
+	// ?vmw-task=true. Its format is not documented (vcenter-api-changes.md
+	// §9.2); the grammar admits what a URL path segment holds safely.
+	KindVAPITask Kind = "vapi_task"
+	// KindLibrary and KindLibraryItem are content library ids: UUIDs
+	// (vcenter-api-changes.md §2).
+	KindLibrary     Kind = "library"
+	KindLibraryItem Kind = "library_item"
+	// KindDevice is a virtual device key on /api ("2000", "4000",
+	// "16000"): the vim device key, in decimal (vcenter-api-changes.md §3).
+	KindDevice Kind = "device"
+	// KindCustomizationSpec is a guest customization specification, named
+	// by its name, which is its id (vcenter-api-changes.md §2.3).
+	KindCustomizationSpec Kind = "customization_spec"
 )
 
 // maxIDLen bounds an id; vCenter's are short ("vm-123456"), so anything long
@@ -72,9 +89,113 @@ var idGrammar = map[Kind][]idShape{
 // Security: like idGrammar, these are the gate between a string and a URL
 // path; the characters they admit need no escaping but are escaped anyway.
 var idMatchers = map[Kind]func(string) bool{
-	KindTag:            urnMatcher("urn:vmomi:InventoryServiceTag:"),
-	KindCategory:       urnMatcher("urn:vmomi:InventoryServiceCategory:"),
-	KindEventCollector: collectorID,
+	KindTag:               urnMatcher("urn:vmomi:InventoryServiceTag:"),
+	KindCategory:          urnMatcher("urn:vmomi:InventoryServiceCategory:"),
+	KindEventCollector:    collectorID,
+	KindVAPITask:          vapiTaskID,
+	KindLibrary:           isUUID,
+	KindLibraryItem:       isUUID,
+	KindDevice:            deviceKey,
+	KindCustomizationSpec: specName,
+}
+
+// vapiTaskID matches an Automation API task id: 1 to 200 letters, digits
+// and "-._:", starting with a letter or digit (so never "." or "..").
+// vCenter's ids look like "52a0c4f4-…-f1a2:com.vmware.vcenter.vm"; the
+// format is not documented, so the grammar is wide but URL-safe.
+func vapiTaskID(s string) bool {
+	if len(s) < 1 || len(s) > 200 || !isLetter(s[0]) && (s[0] < '0' || s[0] > '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && (c < '0' || c > '9') && !strings.ContainsRune("-._:", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// deviceKey matches a device key: 1 to 9 decimal digits, no leading zero.
+func deviceKey(s string) bool {
+	if len(s) < 1 || len(s) > 9 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// specName matches a customization specification name: 1 to 80
+// characters, printable, without slashes or surrounding spaces (vCenter's
+// own names are short identifiers such as "linux-dhcp").
+func specName(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > 80 || strings.TrimSpace(s) != s || strings.ContainsAny(s, "/\\") {
+		return false
+	}
+	return printableName(s)
+}
+
+// printableName reports whether s is valid UTF-8 with no control, format or
+// separator characters.
+func printableName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+	}) < 0
+}
+
+// ISOPath is a datastore path of an ISO image, "[datastore] dir/file.iso".
+type ISOPath struct {
+	Datastore string // the datastore's name
+	Path      string // the path inside it, with forward slashes
+}
+
+// String writes the path as vCenter does: the datastore name in brackets,
+// one space, the path.
+func (p ISOPath) String() string { return "[" + p.Datastore + "] " + p.Path }
+
+// ParseISOPath reads a datastore path of an ISO image
+// (vcenter-api-changes.md §3.1): "[" datastore name "] " path, the name 1
+// to 80 printable characters without brackets, the path relative, with
+// forward slashes, no "." or ".." segment, printable, at most 255 bytes,
+// ending in ".iso".
+//
+// Security: the path goes into a request body, not a URL, but it names a
+// file vCenter will open; one that climbs out of its datastore or hides
+// characters is refused before any request.
+func ParseISOPath(s string) (ISOPath, error) {
+	bad := func(why string) (ISOPath, error) {
+		return ISOPath{}, fmt.Errorf("invalid ISO path %s: %s; write it as [datastore] folder/file.iso", quoteShort(s), why)
+	}
+	rest, ok := strings.CutPrefix(s, "[")
+	if !ok {
+		return bad("it must start with the datastore name in brackets")
+	}
+	name, path, ok := strings.Cut(rest, "] ")
+	switch {
+	case !ok:
+		return bad("the datastore name must be followed by \"] \"")
+	case name == "" || utf8.RuneCountInString(name) > 80 || strings.ContainsAny(name, "[]") || !printableName(name):
+		return bad("the datastore name must be 1 to 80 printable characters")
+	case path == "" || len(path) > 255 || !printableName(path) || strings.Contains(path, "\\"):
+		return bad("the path must be 1 to 255 printable bytes with forward slashes")
+	case strings.HasPrefix(path, "/") || strings.HasPrefix(path, " "):
+		return bad("the path must be relative to the datastore")
+	case !strings.HasSuffix(strings.ToLower(path), ".iso"):
+		return bad("the file must be an .iso image")
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return bad("the path must not have empty, \".\" or \"..\" segments")
+		}
+	}
+	return ISOPath{Datastore: name, Path: path}, nil
 }
 
 // urnMatcher matches a tagging URN: prefix, a UUID (8-4-4-4-12 hex digits),
@@ -171,6 +292,12 @@ var idExample = map[Kind]string{
 	KindTag:            "urn:vmomi:InventoryServiceTag:8e2a7f1c-5b3d-4c6e-9f10-2a3b4c5d6e7f:GLOBAL",
 	KindCategory:       "urn:vmomi:InventoryServiceCategory:1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d:GLOBAL",
 	KindEventCollector: "session[52c3a0f1-1b2c-4d5e-8f90-a1b2c3d4e5f6]52f1e2d3-c4b5-4a69-8877-665544332211",
+	KindVAPITask:       "52a0c4f4-7c4b-4d2e-9f10-00000000f1a2:com.vmware.vcenter.vm",
+	KindLibrary:        "fbcc0f38-b7d9-4243-95f6-fb28f1ab35a6",
+	KindLibraryItem:    "3994f858-2d45-4dac-b407-0643a29308bd",
+	KindDevice:         "2000 (disks), 4000 (NICs), 16000 (CD-ROMs)",
+	// A name, not an id: list_customization_specs shows them.
+	KindCustomizationSpec: "linux-dhcp",
 }
 
 // IDError reports a string that is not a valid managed-object id of the

@@ -35,6 +35,9 @@ type VMStatus struct {
 	MemActiveMB, MemConsumedMB                  int64
 	MemBalloonedMB, MemSwappedMB, MemCompressKB int64
 	VMPath                                      string // "[ds1] web-01/web-01.vmx"
+	// Template marks a classic VM template (config.template), which the
+	// Automation API's VM list leaves out.
+	Template bool
 }
 
 type vimVMSummary struct {
@@ -51,6 +54,7 @@ type vimVMSummary struct {
 	} `json:"guest"`
 	Config struct {
 		Name         string `json:"name"`
+		Template     bool   `json:"template"`
 		MemorySizeMB int64  `json:"memorySizeMB"`
 		NumCPU       int    `json:"numCpu"`
 		VMPathName   string `json:"vmPathName"`
@@ -86,7 +90,7 @@ func (c *Client) VMStatus(ctx context.Context, vm string) (VMStatus, error) {
 		CPUUsageMHz: s.QuickStats.OverallCPUUsage, CPUMaxMHz: s.Runtime.MaxCPUUsage,
 		MemActiveMB: s.QuickStats.GuestMemoryUsage, MemConsumedMB: s.QuickStats.HostMemoryUsage,
 		MemBalloonedMB: s.QuickStats.BalloonedMemory, MemSwappedMB: s.QuickStats.SwappedMemory, MemCompressKB: s.QuickStats.CompressedMemory,
-		VMPath: sanitize(s.Config.VMPathName, maxMessageLen),
+		VMPath: sanitize(s.Config.VMPathName, maxMessageLen), Template: s.Config.Template,
 	}
 	if s.Runtime.Host != nil && LooksLikeID(KindHost, s.Runtime.Host.Value) {
 		out.HostID = s.Runtime.Host.Value

@@ -57,6 +57,9 @@ type vimTaskDetails struct {
 // GetTaskDetails reads one task's info. A task vCenter no longer keeps
 // answers ManagedObjectNotFound ([ErrNotFound]).
 func (c *Client) GetTaskDetails(ctx context.Context, task string) (TaskDetails, error) {
+	if isVAPITask(task) {
+		return c.vapiTaskDetails(ctx, task)
+	}
 	if err := ValidateID(KindTask, task); err != nil {
 		return TaskDetails{}, err
 	}

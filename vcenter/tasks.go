@@ -77,8 +77,16 @@ type vimTaskInfo struct {
 	CompleteTime  string          `json:"completeTime"`
 }
 
-// GetTask reads a task's info once.
+// GetTask reads a task's info once: a vim25 task, or an Automation API
+// task (vapitasks.go).
 func (c *Client) GetTask(ctx context.Context, task string) (Task, error) {
+	if isVAPITask(task) {
+		info, err := c.readVAPITask(ctx, task)
+		if err != nil {
+			return Task{}, err
+		}
+		return c.vapiTask(task, info), nil
+	}
 	if err := ValidateID(KindTask, task); err != nil {
 		return Task{}, err
 	}
@@ -165,6 +173,9 @@ func (c *Client) WaitTask(ctx context.Context, task string, progress func(percen
 // cancelable (NotSupported) or already done (InvalidState). A cancelled
 // task ends in error, with Cancelled set, once vCenter has stopped it.
 func (c *Client) CancelTask(ctx context.Context, task string) error {
+	if isVAPITask(task) {
+		return c.cancelVAPITask(ctx, task)
+	}
 	if err := ValidateID(KindTask, task); err != nil {
 		return err
 	}

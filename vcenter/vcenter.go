@@ -133,7 +133,8 @@ type Client struct {
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
 
-	obs obsCache // what observability reads keep: managers, counters, alarm and tag names (observe.go)
+	obs obsCache    // what observability reads keep: managers, counters, alarm and tag names (observe.go)
+	chg changeCache // what the change operations keep: the provisioning checker (relocate.go)
 }
 
 // New returns a client for cfg.Host. It sends nothing until the first call.

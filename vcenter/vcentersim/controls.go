@@ -119,14 +119,30 @@ func (s *Server) VM(id string) (VM, bool) {
 	return s.inv.export(v), true
 }
 
-// VMs returns copies of every VM, in id order.
+// VMs returns copies of every VM, in id order; templates are left out
+// ([Server.Templates] lists them).
 func (s *Server) VMs() []VM {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleGuests()
 	out := make([]VM, 0, len(s.inv.vmOrder))
 	for _, v := range s.inv.vmOrder {
-		out = append(out, s.inv.export(v))
+		if !v.Template {
+			out = append(out, s.inv.export(v))
+		}
+	}
+	return out
+}
+
+// Templates returns copies of every classic VM template, in id order.
+func (s *Server) Templates() []VM {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []VM
+	for _, v := range s.inv.vmOrder {
+		if v.Template {
+			out = append(out, s.inv.export(v))
+		}
 	}
 	return out
 }
@@ -191,12 +207,14 @@ func (s *Server) SetLatency(fixed, jitter time.Duration) {
 // CompleteTasks ends every running task now, as if its last poll had come:
 // it succeeds and its effect is applied, unless it was bound to fail (by
 // FailNextTask, or by its own precondition such as quiescing without Tools).
+// A task that waits on the inventory (maintenance mode with powered-on VMs
+// left on the host) keeps waiting.
 func (s *Server) CompleteTasks() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleGuests()
 	for _, t := range s.runningTasks() {
-		s.finish(t)
+		s.complete(t)
 	}
 }
 
@@ -284,7 +302,14 @@ func (s *Server) AddVM(spec VM) (string, error) {
 		n := &spec.NICs[i]
 		n.Key = cmp.Or(n.Key, 4000+i)
 		n.Label = cmp.Or(n.Label, fmt.Sprintf("Network adapter %d", i+1))
+		if !n.Connected {
+			n.StartConnected = true // the default of a new adapter
+		}
 	}
+	if spec.CDROMs == nil {
+		spec.CDROMs = []CDROM{defaultCDROM()}
+	}
+	spec.CDROMs = slices.Clone(spec.CDROMs)
 	if err := s.inv.checkVM(&spec); err != nil {
 		return "", fmt.Errorf("vcentersim: add VM %q: %w", spec.Name, err)
 	}

@@ -76,7 +76,8 @@ func TestVMCopies(t *testing.T) {
 			{Key: 2000, Label: "Hard disk 1", CapacityBytes: 100 << 30, Datastore: "datastore-29", File: "db-01/db-01.vmdk"},
 			{Key: 2001, Label: "Hard disk 2", CapacityBytes: 500 << 30, Datastore: "datastore-29", File: "db-01/db-01_1.vmdk"},
 		},
-		NICs:            []NIC{{Key: 4000, Label: "Network adapter 1", Network: "dvportgroup-33", MACAddress: "00:50:56:80:01:30"}},
+		NICs:            []NIC{{Key: 4000, Label: "Network adapter 1", Network: "dvportgroup-33", MACAddress: "00:50:56:80:01:30", StartConnected: true, Connected: true}},
+		CDROMs:          []CDROM{{Key: 16000, Label: "CD/DVD drive 1", Type: "SATA", AllowGuestControl: true}},
 		HardwareVersion: "VMX_19", Firmware: "EFI", BIOSUUID: "4223004c-6b1d-2c9e-81f4-00000000004c", InstanceUUID: "5003004c-9e47-4a21-b8c6-00000000004c",
 	}
 	if diff := cmp.Diff(want, v); diff != "" {
@@ -149,8 +150,8 @@ func TestAddAndRemoveVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id != "vm-106" {
-		t.Errorf("new id %s, want vm-106", id)
+	if id != "vm-110" { // after the templates and host the change operations add (changes.go)
+		t.Errorf("new id %s, want vm-110", id)
 	}
 	r := get(t, s, "/api/vcenter/vm/"+id, token)
 	info := decode[vmInfo](t, r.body)

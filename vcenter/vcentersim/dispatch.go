@@ -165,6 +165,12 @@ func (s *Server) serveVAPI(c *call, rt *route) {
 		} else {
 			writeJSON(c.w, apiStatus[verr.Type], verr.apiBody())
 		}
+	case c.surface == surfaceREST && isAccepted(result):
+		writeJSON(c.w, http.StatusOK, struct {
+			Value any `json:"value"`
+		}{result.(accepted).value})
+	case isAccepted(result):
+		writeJSON(c.w, http.StatusAccepted, result.(accepted).value)
 	case c.surface == surfaceREST && result == nil:
 		c.w.WriteHeader(http.StatusOK)
 	case c.surface == surfaceREST:
@@ -211,6 +217,16 @@ func (s *Server) serveVIM(c *call, rt *route) {
 	default:
 		writeJSON(c.w, http.StatusOK, result)
 	}
+}
+
+// accepted is the result of an operation started as a task
+// (?vmw-task=true): /api answers 202 with the task id, /rest 200 with it
+// as the value (contract changes §0.1).
+type accepted struct{ value any }
+
+func isAccepted(v any) bool {
+	_, ok := v.(accepted)
+	return ok
 }
 
 // writeJSON writes v as the JSON body of a response with the given status.

@@ -119,6 +119,23 @@
 // "experiment-indexes"}; vm-84 snapshot-6 "clean-install" (current) >
 // snapshot-7 "seed-data"; vm-91 snapshot-8 "pre-deploy" (quiesced).
 //
+// # Added for the change operations
+//
+// After the history (so that none of the ids above moves), the change
+// operations add (changes.go): DRS automation levels (Prod-Cluster
+// fullyAutomated, FRA-Cluster partiallyAutomated) and a manual override on
+// vm-79 (lb-01); group-v106 "Templates" in DC-London with two classic
+// templates, vm-107 "tpl-ubuntu-22.04" and vm-109 "ubuntu-22.04-golden"
+// (left out of the VM list and of [Server.VMs]; [Server.Templates] lists
+// them); host-108 esx-ldn-06.corp.local in Dev-Cluster, in maintenance
+// mode; ISO files on ldn-nfs-iso and lab-nfs-01, and the VMware Tools ISO
+// left connected in vm-80's (legacy-app-01) drive; content libraries "Golden
+// Images" (the vm-template item behind vm-109 and the OVF
+// "photon-5-appliance"), "ISO Images" (two ISO items) and the subscribed
+// "Vendor Appliances" (an OVF with a EULA, not cached); and the
+// customization specifications linux-dhcp, linux-static-ldn and
+// windows-domain-join. Local datastores belong to the host of their VMs.
+//
 // # History
 //
 // The simulator starts with a history that ends at its clock when it was
@@ -169,6 +186,15 @@
 // QueryAvailablePerfMetric and QueryPerfCounter(ByLevel), EventManager
 // QueryEvents and CreateCollectorForEvents with the EventHistoryCollector
 // methods; and tagging on /api/cis/tagging and /rest/com/vmware/cis/tagging
-// (categories, tags, associations). Any other path is a 404, counted as
-// "UNMATCHED".
+// (categories, tags, associations). The change operations
+// (shared/vcenter-api-changes.md): clone, blocking or as an Automation API
+// task, relocate, the /api/cis/tasks reads and cancel, CD-ROM, disk and
+// Ethernet devices, ISO mount and unmount, content libraries and items,
+// VM-template and OVF deploys, customization specifications and the guest
+// customization PUT, tag attach and detach; on VI/JSON, VirtualMachine
+// config, CloneVM_Task, ReconfigVM_Task (disks), RelocateVM_Task,
+// CheckRelocate_Task on the ProvChecker, HostSystem runtime and the
+// maintenance-mode tasks, ClusterComputeResource configurationEx and
+// Folder childEntity. Instant clone and the other checkers are not served.
+// Any other path is a 404, counted as "UNMATCHED".
 package vcentersim

@@ -72,7 +72,8 @@ func (inv *inventory) newVM(spec vmSpec, bootTime time.Time) *vm {
 			CapacityBytes: gib << 30, Datastore: spec.datastore.id, File: file,
 		})
 	}
-	v.NICs = []NIC{{Key: 4000, Label: "Network adapter 1", Network: spec.network.id}}
+	v.NICs = []NIC{{Key: 4000, Label: "Network adapter 1", Network: spec.network.id, StartConnected: true}}
+	v.CDROMs = []CDROM{defaultCDROM()}
 	inv.file(v, bootTime)
 	n := idNumber(v.ID)
 	v.IPAddress = fmt.Sprintf("10.%d.%d.%d", 10+idNumber(spec.network.id)%200, (n/250)%250, 10+n%240)
@@ -99,6 +100,12 @@ func (inv *inventory) file(v *vm, bootTime time.Time) {
 		v.setPower(power, bootTime, false)
 		v.ToolsRunning = tools
 	}
+}
+
+// defaultCDROM is the drive every VM of the inventories has: a SATA CD/DVD
+// drive on the client device, nothing inserted.
+func defaultCDROM() CDROM {
+	return CDROM{Key: 16000, Label: "CD/DVD drive 1", Type: "SATA", AllowGuestControl: true}
 }
 
 // rootPoolOf returns the "Resources" pool of the host's cluster or compute resource.

@@ -113,6 +113,9 @@ func handleListVMs(s *Server, c *call) (any, *vapiError) {
 	out := make([]vmSummary, 0, min(len(s.inv.vmOrder), 64))
 	for _, v := range s.inv.vmOrder {
 		h := s.inv.hosts[v.Host]
+		if v.Template { // not listed (contract changes §9.3)
+			continue
+		}
 		if !f.match("vms", v.ID) || !f.match("names", v.Name) || !f.match("folders", v.Folder) ||
 			!f.match("datacenters", h.datacenter) || !f.match("hosts", v.Host) || !f.match("clusters", h.cluster) ||
 			!f.match("resource_pools", v.ResourcePool) || !f.match("power_states", string(v.PowerState)) {

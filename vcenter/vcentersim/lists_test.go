@@ -96,7 +96,7 @@ func TestListFilters(t *testing.T) {
 		{"resource-pool", "resource_pool", "parent_resource_pools=resgroup-12", []string{"resgroup-13", "resgroup-14"}},
 		{"resource-pool", "resource_pool", "hosts=host-24", []string{"resgroup-25"}},
 		{"resource-pool", "resource_pool", "hosts=host-16&names=Resources", []string{"resgroup-12"}},
-		{"folder", "folder", "type=VIRTUAL_MACHINE&datacenters=datacenter-2", []string{"group-v3", "group-v7", "group-v8", "group-v9", "group-v10"}},
+		{"folder", "folder", "type=VIRTUAL_MACHINE&datacenters=datacenter-2", []string{"group-v3", "group-v7", "group-v8", "group-v9", "group-v10", "group-v106"}},
 		{"folder", "folder", "parent_folders=group-v7", []string{"group-v8"}},
 		{"folder", "folder", "type=DATACENTER", []string{"group-d1"}},
 	} {

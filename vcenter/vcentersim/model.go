@@ -70,8 +70,22 @@ type VM struct {
 	// hold the VM's disks. Derived from Disks; ignored by UpdateVM and AddVM.
 	Datastores []string
 
-	Disks []Disk
-	NICs  []NIC
+	Disks  []Disk
+	NICs   []NIC
+	CDROMs []CDROM
+
+	// Template marks a classic VM template (config.template): the VM list
+	// of the Automation API leaves it out (contract changes §9.3) and it
+	// cannot be powered on; CloneVM_Task deploys from it.
+	Template bool
+	// DRSBehavior overrides the cluster's DRS automation level for this VM
+	// (ClusterDrsVmConfigInfo.behavior): "manual", "partiallyAutomated" or
+	// "fullyAutomated"; "" follows the cluster.
+	DRSBehavior string
+	// Customization is the guest customization specification set on the
+	// VM (PUT .../guest/customization, or a clone or deploy with one): it
+	// runs in the guest at the next power-on, then clears.
+	Customization string
 
 	HardwareVersion string // VcenterVmHardwareVersion, e.g. "VMX_19"
 	Firmware        string // "BIOS" or "EFI"
@@ -86,6 +100,10 @@ type Disk struct {
 	CapacityBytes int64
 	Datastore     string // datastore id
 	File          string // "vm/vm.vmdk", the path inside the datastore
+	// Thick marks a thick-provisioned disk, which holds its whole capacity
+	// on the datastore; a thin one (the default) holds what was written,
+	// taken as half its capacity.
+	Thick bool
 }
 
 // NIC is one virtual Ethernet adapter of a [VM].
@@ -94,6 +112,27 @@ type NIC struct {
 	Label      string // "Network adapter 1"
 	Network    string // network or distributed portgroup id
 	MACAddress string
+	// StartConnected connects the NIC at power-on; Connected is its state
+	// now, which only a powered-on VM can have.
+	StartConnected bool
+	Connected      bool
+}
+
+// CDROM is one virtual CD/DVD drive of a [VM].
+type CDROM struct {
+	Key   int    // device key: 16000 and up on SATA, 3000 and up on IDE
+	Label string // "CD/DVD drive 1"
+	Type  string // "SATA" or "IDE"
+	// ISOFile is the ISO image backing the drive, "[datastore] path/x.iso";
+	// "" for the client device (nothing inserted).
+	ISOFile string
+	// LibraryItem is the content library item the drive was created for
+	// by an ISO mount (POST /api/vcenter/iso/image?action=mount); only
+	// such a drive can be unmounted that way.
+	LibraryItem       string
+	StartConnected    bool
+	Connected         bool // only while the VM is powered on
+	AllowGuestControl bool
 }
 
 // Snapshot is one node of a VM's snapshot tree, as [Server.Snapshots] returns it.
@@ -158,6 +197,9 @@ type cluster struct {
 	folder     string
 	drs, ha    bool
 	rootPool   string
+	// drsBehavior is the default DRS automation level when drs is on:
+	// "fullyAutomated", "partiallyAutomated" or "manual" (DrsBehavior).
+	drsBehavior string
 }
 
 // computeResource is the ComputeResource ("domain-s…") vCenter creates around
@@ -177,6 +219,7 @@ type host struct {
 	computeResource string // the domain-s id of a standalone host
 	connection      string // CONNECTED, DISCONNECTED, NOT_RESPONDING
 	power           string // POWERED_ON, POWERED_OFF, STANDBY
+	maintenance     bool   // runtime.inMaintenanceMode
 }
 
 // owner returns the cluster or standalone compute resource the host belongs to.
@@ -204,6 +247,11 @@ type datastore struct {
 	capacity   int64 // bytes
 	free       int64 // bytes
 	shared     bool  // multiple_host_access
+	// host is the one host that mounts a datastore that is not shared
+	// (its local disk); "" for a shared datastore.
+	host string
+	// files are the ISO images stored on the datastore, by path inside it.
+	files []string
 }
 
 type network struct {
@@ -404,6 +452,7 @@ func (inv *inventory) export(v *vm) VM {
 	out := v.VM
 	out.Disks = slices.Clone(v.Disks)
 	out.NICs = slices.Clone(v.NICs)
+	out.CDROMs = slices.Clone(v.CDROMs)
 	out.Cluster = inv.clusterOf(v)
 	out.Datacenter = inv.datacenterOf(v)
 	out.Datastores = v.datastores()
@@ -427,6 +476,25 @@ func (v *vm) setPower(p PowerState, now time.Time, clean bool) {
 	if p == PoweredOn && v.PowerState != PoweredOn {
 		v.bootTime = now
 		v.hotAddLimitMiB = min(16*v.MemoryMiB, maxMemoryMiB)
+	}
+	if p == PoweredOn && v.PowerState != PoweredOn {
+		// Devices connect as configured, and a pending guest
+		// customization runs.
+		for i := range v.NICs {
+			v.NICs[i].Connected = v.NICs[i].StartConnected
+		}
+		for i := range v.CDROMs {
+			v.CDROMs[i].Connected = v.CDROMs[i].StartConnected
+		}
+		v.Customization = ""
+	}
+	if p != PoweredOn {
+		for i := range v.NICs {
+			v.NICs[i].Connected = false
+		}
+		for i := range v.CDROMs {
+			v.CDROMs[i].Connected = false
+		}
 	}
 	v.PowerState = p
 	v.ToolsRunning = p == PoweredOn && v.ToolsInstalled

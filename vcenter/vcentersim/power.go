@@ -37,8 +37,13 @@ func powerHandler(action string) vapiHandler {
 		now := s.now()
 		switch action {
 		case "start":
-			if v.PowerState == PoweredOn {
+			switch {
+			case v.PowerState == PoweredOn:
 				return nil, errVMState("ALREADY_IN_DESIRED_STATE", "power.already_powered_on", "Virtual machine is already powered on.")
+			case v.Template:
+				return nil, errVMState("UNSUPPORTED", "power.template", "Virtual machine is a template and cannot be powered on.")
+			case s.inv.hosts[v.Host].maintenance: // changes §6.2
+				return nil, errVMState("NOT_ALLOWED_IN_CURRENT_STATE", "power.host_in_maintenance", "The host of the virtual machine is in maintenance mode.")
 			}
 			v.setPower(PoweredOn, now, false)
 		case "stop": // allowed on a suspended VM

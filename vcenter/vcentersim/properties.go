@@ -107,7 +107,7 @@ func (s *Server) vmSummary(v *vm) map[string]any {
 		"vm":        ref("VirtualMachine", v.ID),
 		"runtime":   s.runtimeInfo(v),
 		"guest":     guest,
-		"config": map[string]any{"_typeName": "VirtualMachineConfigSummary", "name": v.Name, "template": false,
+		"config": map[string]any{"_typeName": "VirtualMachineConfigSummary", "name": v.Name, "template": v.Template,
 			"vmPathName": "[" + dsName + "] " + v.Name + "/" + v.Name + ".vmx", "memorySizeMB": v.MemoryMiB, "numCpu": v.CPUCount,
 			"numEthernetCards": len(v.NICs), "numVirtualDisks": len(v.Disks), "uuid": v.BIOSUUID, "instanceUuid": v.InstanceUUID,
 			"guestId": guestID, "guestFullName": label},
@@ -134,7 +134,7 @@ func handleHostSummary(s *Server, c *call) (any, *vimFault) {
 		return nil, faultNotFound("HostSystem", c.param("moId"))
 	}
 	hw := hostHardware(h)
-	rt := map[string]any{"_typeName": "HostRuntimeInfo", "connectionState": "connected", "powerState": "poweredOn", "inMaintenanceMode": false}
+	rt := map[string]any{"_typeName": "HostRuntimeInfo", "connectionState": "connected", "powerState": "poweredOn", "inMaintenanceMode": h.maintenance}
 	switch h.connection {
 	case "DISCONNECTED":
 		rt["connectionState"], rt["powerState"] = "disconnected", "unknown"

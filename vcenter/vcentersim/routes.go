@@ -167,6 +167,12 @@ func (s *Server) validParam(name, raw, value string) bool {
 		return isURN(value, tagURN) || isURN(value, categoryURN)
 	case "category_id":
 		return isURN(value, categoryURN)
+	case "task": // an Automation API task id (vapitasks.go)
+		return isVAPITaskID(value)
+	case "cdrom", "disk", "nic": // device keys
+		return isID("k"+raw, "k")
+	case "library_id", "library_item_id", "library_item", "template_library_item", "ovf_library_item_id":
+		return isUUID(value)
 	}
 	return false
 }
@@ -251,5 +257,6 @@ func buildRoutes() routeTable {
 	same(http.MethodPatch, "/api/vcenter/vm/{vm}/hardware/memory", handlePatchMemory)
 
 	t = append(t, vimRoutes()...)
+	t = append(t, changeRoutes()...)
 	return append(t, obsRoutes()...)
 }

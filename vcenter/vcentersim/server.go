@@ -151,6 +151,7 @@ type Server struct {
 	failNext    *vimFault
 	shutdownDue map[string]time.Time // VM id → when its guest shutdown ends
 	obs         *obsState            // events, alarms, tags, performance (obs.go)
+	chg         *changeState         // libraries, customization specs, Automation API tasks (changes.go)
 }
 
 // NewServer starts and returns a simulator configured by opts.
@@ -232,6 +233,7 @@ func NewUnstartedServer(opts Options) *Server {
 		requests:    requestLog{max: opts.RequestLog},
 	}
 	s.buildHistory()
+	s.buildChanges(opts.VMs == 0)
 	return s
 }
 

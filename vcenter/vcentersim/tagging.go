@@ -46,7 +46,13 @@ func isURN(s, prefix string) bool {
 		return false
 	}
 	u, ok := strings.CutSuffix(rest, ":GLOBAL")
-	if !ok || len(u) != 36 {
+	return ok && isUUID(u)
+}
+
+// isUUID reports whether u is 8-4-4-4-12 hexadecimal digits, as content
+// library and tagging ids are.
+func isUUID(u string) bool {
+	if len(u) != 36 {
 		return false
 	}
 	for i, r := range u {

@@ -1,6 +1,7 @@
 package vcentersim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -22,7 +23,7 @@ type Task struct {
 	ID            string // "task-12"
 	Method        string // "CreateSnapshotEx_Task"
 	DescriptionID string // "VirtualMachine.createSnapshot"
-	VM            string // the entity: a VM id
+	VM            string // the entity: a VM id (a host id for maintenance mode)
 	EntityName    string
 	State         TaskState
 	Progress      int // percent; meaningful while running
@@ -47,32 +48,56 @@ type task struct {
 	forced     *vimFault                  // FailNextTask: end in this fault instead of running
 	run        func() (string, *vimFault) // the effect; returns the result's MoRef value
 	fault      *vimFault                  // the fault the task ended with
+	// entityType is the vim25 type of the entity (VM holds its id);
+	// "" means VirtualMachine.
+	entityType string
+	// hold, when set, is asked at the poll that would end the task: the
+	// task keeps running while it answers wait, and ends in its fault
+	// when it gives one (maintenance mode waits for the host to empty).
+	hold func() (wait bool, fault *vimFault)
+	// vapi marks an Automation API task (/api/cis/tasks), with its
+	// service and operation (CisTaskInfo); result is then the result
+	// value itself, not a MoRef.
+	vapi               bool
+	service, operation string
+	// resultValue, when set, is TaskInfo.result as it is written (a
+	// boxed ArrayOfCheckResult), instead of a MoRef of Result.
+	resultValue any
 }
 
 // startTask files a running task on VM v. Caller holds mu.
 func (s *Server) startTask(c *call, method, descriptionID string, v *vm, cancelable bool, resultType string, run func() (string, *vimFault)) moRef {
+	return s.startEntityTask(c, method, descriptionID, "", v.ID, v.Name, cancelable, resultType, run).mo()
+}
+
+// startEntityTask files a running task on the entity of type entityType
+// ("" for VirtualMachine) and returns it. Caller holds mu.
+func (s *Server) startEntityTask(c *call, method, descriptionID, entityType, id, name string, cancelable bool, resultType string, run func() (string, *vimFault)) *task {
 	s.taskSeq++
 	now := s.now()
 	t := &task{
 		Task: Task{
 			ID: fmt.Sprintf("task-%d", s.taskSeq), Method: method, DescriptionID: descriptionID,
-			VM: v.ID, EntityName: v.Name, State: TaskRunning, Cancelable: cancelable,
+			VM: id, EntityName: name, State: TaskRunning, Cancelable: cancelable,
 			QueueTime: now, StartTime: now,
 		},
-		user: c.session.user, run: run, resultType: resultType,
+		user: c.session.user, run: run, resultType: resultType, entityType: entityType,
 	}
 	if s.failNext != nil {
 		t.forced, s.failNext = s.failNext, nil
 	}
 	s.tasks[t.ID] = t
-	return ref("Task", t.ID)
+	return t
 }
 
+// mo is the task's MoRef.
+func (t Task) mo() moRef { return ref("Task", t.ID) }
+
 // busyTask returns a running task on VM id, if any: vSphere runs one task at
-// a time per VM. Caller holds mu.
+// a time per VM. Automation API tasks count too. Caller holds mu.
 func (s *Server) busyTask(vmID string) *task {
-	for _, t := range s.tasks {
-		if t.VM == vmID && t.State == TaskRunning {
+	for _, t := range s.runningTasks() {
+		if t.VM == vmID {
 			return t
 		}
 	}
@@ -113,10 +138,27 @@ func (s *Server) poll(t *task) {
 	}
 	t.polls++
 	if t.polls > s.opts.TaskPolls && !s.hangTasks {
-		s.finish(t)
-		return
+		if s.complete(t); t.State != TaskRunning {
+			return
+		}
 	}
 	t.Progress = min(99, 100*t.polls/(s.opts.TaskPolls+1))
+}
+
+// complete ends a running task, unless its hold keeps it waiting. Caller
+// holds mu.
+func (s *Server) complete(t *task) {
+	if t.forced == nil && t.hold != nil {
+		wait, fault := t.hold()
+		switch {
+		case fault != nil:
+			t.end(fault, s.now())
+			return
+		case wait:
+			return
+		}
+	}
+	s.finish(t)
 }
 
 // taskInfo is vim25 TaskInfo.
@@ -132,7 +174,7 @@ type taskInfo struct {
 	Cancelled     bool           `json:"cancelled"`
 	Cancelable    bool           `json:"cancelable"`
 	Error         map[string]any `json:"error,omitempty"`
-	Result        *moRef         `json:"result,omitempty"`
+	Result        any            `json:"result,omitempty"`
 	Progress      *int           `json:"progress,omitempty"`
 	Reason        taskReason     `json:"reason"`
 	QueueTime     string         `json:"queueTime"`
@@ -150,7 +192,7 @@ type taskReason struct {
 func (t *task) info(rel release) taskInfo {
 	ti := taskInfo{
 		TypeName: "TaskInfo", Key: t.ID, Task: ref("Task", t.ID), Name: t.Method, DescriptionID: t.DescriptionID,
-		Entity: ref("VirtualMachine", t.VM), EntityName: t.EntityName, State: t.State,
+		Entity: ref(cmp.Or(t.entityType, "VirtualMachine"), t.VM), EntityName: t.EntityName, State: t.State,
 		Cancelled: t.Cancelled, Cancelable: t.Cancelable,
 		Reason:    taskReason{TypeName: "TaskReasonUser", UserName: vimUserName(t.user)},
 		QueueTime: vimTime(t.QueueTime), StartTime: vimTime(t.StartTime), EventChainID: eventChainID(t.ID),
@@ -160,9 +202,11 @@ func (t *task) info(rel release) taskInfo {
 		p := t.Progress
 		ti.Progress = &p
 	case TaskSuccess:
-		if t.Result != "" {
-			r := ref(t.resultType, t.Result)
-			ti.Result = &r
+		switch {
+		case t.resultValue != nil:
+			ti.Result = t.resultValue
+		case t.Result != "":
+			ti.Result = ref(t.resultType, t.Result)
 		}
 		ti.CompleteTime = vimTime(t.CompleteTime)
 	case TaskError:
@@ -204,12 +248,20 @@ func handleCancelTask(s *Server, c *call) (any, *vimFault) {
 	return nil, nil
 }
 
-// runningTasks lists the running tasks in creation order. Caller holds mu.
+// runningTasks lists the running tasks, VI/JSON and Automation API, in
+// creation order. Caller holds mu.
 func (s *Server) runningTasks() []*task {
 	var out []*task
 	for _, t := range s.tasks {
 		if t.State == TaskRunning {
 			out = append(out, t)
+		}
+	}
+	if s.chg != nil {
+		for _, t := range s.chg.vapiTasks {
+			if t.State == TaskRunning {
+				out = append(out, t)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b *task) int { return compareIDs(a.ID, b.ID) })

@@ -286,6 +286,11 @@ func handleServiceContent(s *Server, c *call) (any, *vimFault) {
 		"fileManager":          ref("FileManager", "FileManager"),
 		"virtualDiskManager":   ref("VirtualDiskManager", "virtualDiskManager"),
 		"licenseManager":       ref("LicenseManager", "LicenseManager"),
+		// vcsim's ids for the checkers (contract changes §5.3); clients
+		// read them from here.
+		"vmProvisioningChecker":    ref("VirtualMachineProvisioningChecker", "ProvChecker"),
+		"vmCompatibilityChecker":   ref("VirtualMachineCompatibilityChecker", "CompatChecker"),
+		"customizationSpecManager": ref("CustomizationSpecManager", "CustomizationSpecManager"),
 	} {
 		content[name] = r
 	}

@@ -138,7 +138,8 @@ type nicBacking struct {
 type cdromInfo struct {
 	Type              string       `json:"type"`
 	Label             string       `json:"label"`
-	SATA              scsiAddress  `json:"sata"`
+	SATA              *scsiAddress `json:"sata,omitempty"`
+	IDE               *ideAddress  `json:"ide,omitempty"`
 	Backing           cdromBacking `json:"backing"`
 	State             string       `json:"state"`
 	StartConnected    bool         `json:"start_connected"`
@@ -147,7 +148,14 @@ type cdromInfo struct {
 
 type cdromBacking struct {
 	Type             string `json:"type"`
-	DeviceAccessType string `json:"device_access_type"`
+	ISOFile          string `json:"iso_file,omitempty"`
+	DeviceAccessType string `json:"device_access_type,omitempty"`
+}
+
+// ideAddress is Vcenter.Vm.Hardware.IdeAddressInfo.
+type ideAddress struct {
+	Primary bool `json:"primary"`
+	Master  bool `json:"master"`
 }
 
 type scsiAdapterInfo struct {
@@ -172,25 +180,16 @@ type noDevices = map[string]struct{}
 func (s *Server) vmInfoOf(v *vm, sf surface) vmInfo {
 	disks := make(map[string]diskInfo, len(v.Disks))
 	for i, d := range v.Disks {
-		dsName := d.Datastore
-		if ds := s.inv.datastores[d.Datastore]; ds != nil {
-			dsName = ds.name
-		}
-		disks[strconv.Itoa(d.Key)] = diskInfo{
-			Label: d.Label, Type: "SCSI", SCSI: scsiAddress{Bus: 0, Unit: i},
-			Backing:  diskBacking{Type: "VMDK_FILE", VMDKFile: fmt.Sprintf("[%s] %s", dsName, d.File)},
-			Capacity: d.CapacityBytes,
-		}
+		disks[strconv.Itoa(d.Key)] = s.diskInfoOf(i, d)
 	}
 	nics := make(map[string]nicInfo, len(v.NICs))
 	for i, n := range v.NICs {
 		nics[strconv.Itoa(n.Key)] = s.nicInfoOf(v, i, n)
 	}
-	cdroms := map[string]cdromInfo{"16000": {
-		Type: "SATA", Label: "CD/DVD drive 1", SATA: scsiAddress{Bus: 0, Unit: 0},
-		Backing: cdromBacking{Type: "CLIENT_DEVICE", DeviceAccessType: "PASSTHRU"},
-		State:   "NOT_CONNECTED", AllowGuestControl: true,
-	}}
+	cdroms := make(map[string]cdromInfo, len(v.CDROMs))
+	for _, cd := range v.CDROMs {
+		cdroms[strconv.Itoa(cd.Key)] = cdromInfoOf(v, cd)
+	}
 	scsi := map[string]scsiAdapterInfo{"1000": {
 		Label: "SCSI controller 0", Type: "PVSCSI", SCSI: scsiAddress{Bus: 0, Unit: 7}, PCISlotNumber: 160, Sharing: "NONE",
 	}}
@@ -219,13 +218,23 @@ func (s *Server) vmInfoOf(v *vm, sf surface) vmInfo {
 	}
 }
 
+// diskInfoOf is the Disk.Info of the VM's i-th disk: on SCSI bus 0, one
+// unit per disk.
+func (s *Server) diskInfoOf(i int, d Disk) diskInfo {
+	return diskInfo{
+		Label: d.Label, Type: "SCSI", SCSI: scsiAddress{Bus: 0, Unit: scsiUnit(i)},
+		Backing:  diskBacking{Type: "VMDK_FILE", VMDKFile: fmt.Sprintf("[%s] %s", s.inv.nameOf(d.Datastore), d.File)},
+		Capacity: d.CapacityBytes,
+	}
+}
+
 func (s *Server) nicInfoOf(v *vm, i int, n NIC) nicInfo {
 	info := nicInfo{
 		Label: n.Label, Type: "VMXNET3", MACType: "ASSIGNED", MACAddress: n.MACAddress, PCISlotNumber: 192 + 32*i,
-		State: "NOT_CONNECTED", StartConnected: true, AllowGuestControl: true,
+		State: "NOT_CONNECTED", StartConnected: n.StartConnected, AllowGuestControl: true,
 		Backing: nicBacking{Type: "STANDARD_PORTGROUP", Network: n.Network},
 	}
-	if v.PowerState == PoweredOn {
+	if v.PowerState == PoweredOn && n.Connected {
 		info.State = "CONNECTED"
 	}
 	if net := s.inv.networks[n.Network]; net != nil {
