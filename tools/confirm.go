@@ -93,6 +93,13 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 	if req.Params.RequestState != "" || len(req.Params.InputResponses) > 0 {
 		// The client comes back with the user's answer.
 		if _, err := d.Approver.Verify(req.Params.RequestState, binding); err != nil {
+			if errors.Is(err, policy.ErrStoreUnavailable) {
+				// The shared record of redeemed approvals could not be
+				// asked: policy refuses, and the approval is not used up.
+				d.Log.Warn().Err(err).Str("tool", req.Params.Name).Msg("approval not redeemed: the shared state store failed")
+				_, why := cs.storeFailed(err)
+				return nil, zero, errors.New(why + ". The approval was not used: the same answer can be sent again")
+			}
 			cs.confirm(policy.ApprovalInvalid)
 			return nil, zero, fmt.Errorf("the approval could not be verified (%v), so nothing changed. Next: call %s again to ask the user anew", approvalReason(err), req.Params.Name)
 		}
