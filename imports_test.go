@@ -58,6 +58,10 @@ func TestImportDirections(t *testing.T) {
 			[]string{"github.com/redis/go-redis/v9", "github.com/go-redis/redis_rate/v10", "github.com/rs/zerolog", module + "/policy"},
 			"state keeps what replicas share (policy's buckets and nonces) in Redis; it knows nothing of MCP, HTTP or vCenter, and decides nothing",
 		},
+		"metrics": {
+			[]string{"github.com/prometheus/client_golang", "github.com/rs/zerolog"},
+			"metrics owns the Prometheus registry and its closed label sets; the packages that observe reach it through their own hooks, so it imports none of them",
+		},
 		"tools/transport": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/rs/zerolog",
 				module + "/tools", module + "/policy", module + "/audit", module + "/vcenter", module + "/config"},
