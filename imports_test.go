@@ -46,7 +46,7 @@ func TestImportDirections(t *testing.T) {
 			"doctor diagnoses through vcenter, policy and audit and knows nothing of MCP",
 		},
 		"config": {
-			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy", module + "/audit", module + "/redact"},
+			[]string{"github.com/caarlos0/env/v11", "github.com/rs/zerolog", module + "/vcenter", module + "/policy", module + "/audit", module + "/redact", module + "/state"},
 			"config reads the command line and the environment with the parsers of the packages that own each format; it knows nothing of MCP",
 		},
 		"tools": {

@@ -305,7 +305,8 @@ const (
 // closes); a tenant's calls on both draw on one bucket, exactly its burst;
 // with Redis killed mid-run, calls that need it are refused and audited
 // (denied_state), reads only where the operator opted in, /readyz says
-// so; once Redis is back, calls go through again without a restart.
+// so; once Redis is back, calls go through again without a restart, and
+// an approval from before Redis lost its memory is refused.
 func TestSharedStateAcrossReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server and three servers: skipped with -short")
@@ -400,6 +401,13 @@ func TestSharedStateAcrossReplicas(t *testing.T) {
 		if before.IsError || !strings.Contains(resultText(before), "POWERED_ON") {
 			t.Fatalf("web-01 before: %s", resultText(before))
 		}
+		// An approval asked for before Redis loses its memory.
+		approverA := a.connect(tokApprover)
+		oldApp := map[string]any{"vm_name": "old-app-01"}
+		pending := callTool(t, approverA, &mcp.CallToolParams{Name: "delete_vm", Arguments: oldApp})
+		if pending.RequestState == "" {
+			t.Fatalf("no confirmation asked: %s", resultText(pending))
+		}
 		rs.stop()
 		refusedOn := func(r *httpReplica, cs *mcp.ClientSession, tool string, args map[string]any) {
 			t.Helper()
@@ -433,6 +441,17 @@ func TestSharedStateAcrossReplicas(t *testing.T) {
 		}
 		if res := callTool(t, opsB, &mcp.CallToolParams{Name: "get_vm_details", Arguments: web}); !strings.Contains(resultText(res), "POWERED_ON") {
 			t.Errorf("web-01 on B, whose power_off_vm was refused: %s", resultText(res))
+		}
+		// Redis came back empty: it cannot vouch that the approval given
+		// before was not used, so it is refused, and a new one works.
+		accept := mcp.InputResponseMap{"confirm": &mcp.ElicitResult{Action: "accept"}}
+		res := callTool(t, approverA, &mcp.CallToolParams{Name: "delete_vm", Arguments: oldApp, RequestState: pending.RequestState, InputResponses: accept})
+		if !res.IsError || !strings.Contains(resultText(res), "store was reset") {
+			t.Errorf("an approval from before Redis restarted: %s, want it refused", resultText(res))
+		}
+		fresh := callTool(t, approverA, &mcp.CallToolParams{Name: "delete_vm", Arguments: oldApp})
+		if res := callTool(t, approverA, &mcp.CallToolParams{Name: "delete_vm", Arguments: oldApp, RequestState: fresh.RequestState, InputResponses: accept}); res.IsError {
+			t.Errorf("a new approval after the restart: %s", resultText(res))
 		}
 		for _, r := range []*httpReplica{a, b} {
 			if !strings.Contains(r.stderr.String(), "shared state store reachable again") {

@@ -142,6 +142,14 @@ func New(opts Options) *Metrics {
 	return m
 }
 
+// SetTools sets the catalogue's tool names (when they were not known at
+// [New]); call it before the first call is counted.
+func (m *Metrics) SetTools(names []string) {
+	for _, t := range names {
+		m.tools[t] = true
+	}
+}
+
 // Call counts a tool call and its duration (tools.Observer).
 func (m *Metrics) Call(tool, decision string, took time.Duration) {
 	if !m.tools[tool] {

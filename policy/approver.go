@@ -28,6 +28,11 @@ var (
 	ErrStateMismatch = errors.New("approval was given for a different call")
 	ErrStateExpired  = errors.New("approval has expired")
 	ErrStateReplayed = errors.New("approval was already used")
+	// ErrStateUnknown is returned by a shared [Nonces] store, and by Verify,
+	// for an approval the store never saw issued, or no longer knows (a
+	// store restarted without its data): whether it was used cannot be told,
+	// so it is refused.
+	ErrStateUnknown = errors.New("approval is not known to the shared state store")
 )
 
 // Binding is what an approval is for: one tool, with these arguments, on this
@@ -69,7 +74,8 @@ const (
 // used nonces are remembered until their state expires, after which the expiry check
 // alone refuses it. They are remembered in this process's memory, so "once" means once
 // per process, unless the Approver is built with a shared [Nonces] store
-// ([NewSharedApprover]): then once across every process that shares it.
+// ([NewSharedApprover]): then once across every process that shares it, and
+// only if issued by one of them.
 type Approver struct {
 	key []byte
 	ttl time.Duration
@@ -114,7 +120,9 @@ func NewSharedApprover(key []byte, ttl time.Duration, used Nonces) (*Approver, e
 
 // Issue returns a state approving b, valid for the Approver's ttl, carrying data (at
 // most [MaxApprovalData] bytes, e.g. a request id) for [Approver.Verify] to return.
-// It fails only when b.Args is not a JSON object or data is too long.
+// It fails when b.Args is not a JSON object or data is too long, and, with a
+// shared store, with an error wrapping [ErrStoreUnavailable] when the store
+// cannot record the approval.
 func (a *Approver) Issue(b Binding, data []byte) (string, error) {
 	if len(data) > MaxApprovalData {
 		return "", fmt.Errorf("approval data is %d bytes, max %d", len(data), MaxApprovalData)
@@ -125,8 +133,14 @@ func (a *Approver) Issue(b Binding, data []byte) (string, error) {
 	}
 	msg := make([]byte, headerLen, headerLen+len(data)+macLen)
 	msg[0] = stateVersion
-	binary.BigEndian.PutUint64(msg[offExpiry:offNonce], uint64(a.now().Add(a.ttl).UnixNano()))
+	expiry := a.now().Add(a.ttl)
+	binary.BigEndian.PutUint64(msg[offExpiry:offNonce], uint64(expiry.UnixNano()))
 	rand.Read(msg[offNonce:offDigest])
+	if a.shared != nil {
+		if err := a.shared.Issued(msg[offNonce:offDigest], expiry); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		}
+	}
 	copy(msg[offDigest:headerLen], digest[:])
 	msg = append(msg, data...)
 	msg = append(msg, a.mac(msg)...)
@@ -158,6 +172,8 @@ func (a *Approver) Verify(state string, b Binding) ([]byte, error) {
 	if a.shared != nil {
 		fresh, err := a.shared.Redeem(nonce[:], expiry)
 		switch {
+		case errors.Is(err, ErrStateUnknown):
+			return nil, ErrStateUnknown
 		case err != nil:
 			return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 		case !fresh:

@@ -26,19 +26,30 @@ type Buckets interface {
 	Take(key string) (ok bool, retryAfter time.Duration, err error)
 }
 
-// Nonces remembers the nonces of redeemed approvals until their approval
-// expires, after which the expiry check alone refuses it.
+// Nonces is a shared record of the nonces of approvals: issued, then
+// redeemed at most once, each remembered until its approval expires (after
+// which the expiry check alone refuses it).
+//
+// Only a nonce the store saw issued can be redeemed: a store that lost its
+// memory (a Redis restarted without persistence) then refuses the approvals
+// it can no longer vouch for, instead of letting one be used a second time.
 type Nonces interface {
-	// Redeem records nonce as used until expiry and reports whether it was
-	// unused before (true: this caller redeemed it; false: a replay). An
-	// error means the store could not be used; the approval must then be
-	// refused, and may be tried again later. Like [Buckets.Take], it must
-	// return within a bounded time.
+	// Issued records nonce as handed out in an approval valid until expiry.
+	// An error means the store could not be used: the approval must not be
+	// handed out.
+	Issued(nonce []byte, expiry time.Time) error
+	// Redeem marks nonce used and reports whether this caller redeemed it:
+	// true only for a nonce recorded by Issued and not redeemed before;
+	// false for a replay. A nonce the store does not know is refused with
+	// [ErrStateUnknown]. Any other error means the store could not be used;
+	// the approval must then be refused, and may be tried again later.
+	//
+	// Like [Buckets.Take], both must return within a bounded time.
 	Redeem(nonce []byte, expiry time.Time) (fresh bool, err error)
 }
 
-// ErrStoreUnavailable is wrapped by the errors of [Approver.Verify] when the
-// shared store of redeemed approvals could not be used, and reported to
+// ErrStoreUnavailable is wrapped by the errors of [Approver.Issue] and
+// [Approver.Verify] when the shared store of approvals could not be used, and reported to
 // [Policy.Decide] as [Call.StoreErr]. The approval was not used up: the same
 // call may be approved with it once the store answers again.
 var ErrStoreUnavailable = errors.New("the shared state store cannot be used")

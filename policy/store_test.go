@@ -150,11 +150,27 @@ func TestDecideIgnoresTheStoreWithoutRateLimits(t *testing.T) {
 	}
 }
 
-// fakeNonces is a shared store of redeemed nonces that can be made to fail.
+// fakeNonces is a shared record of issued and redeemed nonces that can be
+// made to fail, or to forget (a restart).
 type fakeNonces struct {
-	mu   sync.Mutex
-	down error
-	used map[string]time.Time
+	mu     sync.Mutex
+	down   error
+	issued map[string]time.Time
+	used   map[string]time.Time
+}
+
+func newFakeNonces() *fakeNonces {
+	return &fakeNonces{issued: map[string]time.Time{}, used: map[string]time.Time{}}
+}
+
+func (f *fakeNonces) Issued(nonce []byte, expiry time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down != nil {
+		return f.down
+	}
+	f.issued[string(nonce)] = expiry
+	return nil
 }
 
 func (f *fakeNonces) Redeem(nonce []byte, expiry time.Time) (bool, error) {
@@ -162,6 +178,9 @@ func (f *fakeNonces) Redeem(nonce []byte, expiry time.Time) (bool, error) {
 	defer f.mu.Unlock()
 	if f.down != nil {
 		return false, f.down
+	}
+	if _, ok := f.issued[string(nonce)]; !ok {
+		return false, ErrStateUnknown
 	}
 	if _, dup := f.used[string(nonce)]; dup {
 		return false, nil
@@ -172,10 +191,11 @@ func (f *fakeNonces) Redeem(nonce []byte, expiry time.Time) (bool, error) {
 
 // TestSharedApproverRedeemsOnceAcrossApprovers: two approvers with one key
 // and one store are one: a state redeemed by the first is a replay for the
-// second; a store that fails refuses without using the state up.
+// second; a store that fails refuses without using the state up; only what
+// the store saw issued can be redeemed.
 func TestSharedApproverRedeemsOnceAcrossApprovers(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	store := &fakeNonces{used: map[string]time.Time{}}
+	store := newFakeNonces()
 	a, err := NewSharedApprover(key, time.Minute, store)
 	if err != nil {
 		t.Fatal(err)
@@ -216,5 +236,32 @@ func TestSharedApproverRedeemsOnceAcrossApprovers(t *testing.T) {
 	}
 	if a.used == nil || len(a.used) != 0 {
 		t.Errorf("a shared approver kept %d nonces in memory", len(a.used))
+	}
+
+	// A store that cannot record an approval refuses to issue it.
+	store.down = errors.New("i/o timeout")
+	if _, err := a.Issue(bind, nil); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("Issue with the store down = %v, want ErrStoreUnavailable", err)
+	}
+	store.down = nil
+	// A store that lost its memory (a restart) vouches for nothing issued
+	// before: the approval is refused rather than possibly replayed.
+	pending, err := a.Issue(bind, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.issued, store.used = map[string]time.Time{}, map[string]time.Time{}
+	if _, err := b.Verify(pending, bind); !errors.Is(err, ErrStateUnknown) || errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("an approval the store forgot = %v, want ErrStateUnknown", err)
+	}
+	// An approval signed with the key but never recorded (another
+	// deployment's, or this key's without the store) is refused too.
+	loose, err := NewApprover(key, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unrecorded, _ := loose.Issue(bind, nil)
+	if _, err := a.Verify(unrecorded, bind); !errors.Is(err, ErrStateUnknown) {
+		t.Errorf("an approval the store never saw issued = %v, want ErrStateUnknown", err)
 	}
 }

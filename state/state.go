@@ -1,5 +1,5 @@
 // Package state keeps the state that the replicas of one serve --http
-// deployment must share — redeemed approval nonces and the per-token
+// deployment must share — issued and redeemed approval nonces and the per-token
 // rate-limit buckets — in Redis (SERVER_STATE_URL), so that N replicas
 // behave as one: an approval is redeemed once across all of them, and a
 // token's calls on every replica draw on one bucket. [Store] implements
@@ -210,18 +210,67 @@ func (s *Store) Take(key string) (bool, time.Duration, error) {
 	return false, max(res.RetryAfter, time.Nanosecond), nil
 }
 
-// Redeem records nonce as used ([policy.Nonces]) with SET NX: of any number
-// of replicas redeeming one nonce at once, exactly one is told it was fresh.
-// The key expires a minute after the approval (see clockSkew).
+// Values of a nonce's key.
+const (
+	nonceIssued = "issued"
+	nonceUsed   = "used"
+)
+
+// redeem turns an issued nonce into a used one, atomically (Redis runs a
+// script alone): 1 for the one caller that redeemed it, 0 for a replay, -1
+// for a nonce Redis does not know.
+var redeem = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+elseif v == ARGV[2] then
+  return 0
+end
+return -1
+`)
+
+// Issued records a nonce handed out in an approval ([policy.Nonces]) with
+// SET NX; the key expires a minute after the approval (see clockSkew).
+func (s *Store) Issued(nonce []byte, expiry time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.budget)
+	defer cancel()
+	set, err := s.rdb.SetNX(ctx, nonceKey(nonce), nonceIssued, nonceTTL(expiry)).Result()
+	if err = s.result("nonce", err); err != nil {
+		return err
+	}
+	if !set { // 16 random bytes twice: not in this universe's lifetime
+		return errors.New("state: approval nonce already recorded")
+	}
+	return nil
+}
+
+// Redeem marks an issued nonce used ([policy.Nonces]), in one script (run
+// by EVALSHA, sent again when Redis answers NOSCRIPT): of any number of
+// replicas redeeming one nonce at once, exactly one is told it was fresh.
+// A nonce Redis does not know — never issued through this store, or
+// forgotten by a Redis that restarted without persistence — is refused:
+// whether it was used before cannot be told.
 func (s *Store) Redeem(nonce []byte, expiry time.Time) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.budget)
 	defer cancel()
-	ttl := max(time.Until(expiry), time.Millisecond) + clockSkew
-	set, err := s.rdb.SetNX(ctx, keyPrefix+"nonce:"+hex.EncodeToString(nonce), 1, ttl).Result()
+	got, err := redeem.Run(ctx, s.rdb, []string{nonceKey(nonce)}, nonceIssued, nonceUsed, nonceTTL(expiry).Milliseconds()).Int()
 	if err = s.result("nonce", err); err != nil {
 		return false, err
 	}
-	return set, nil
+	if got < 0 {
+		s.log.Warn().Msg("approval refused: the shared state store does not know its nonce (expired, not issued through this store, or lost by a Redis restart); the user is asked again")
+		return false, policy.ErrStateUnknown
+	}
+	return got == 1, nil
+}
+
+func nonceKey(nonce []byte) string { return keyPrefix + "nonce:" + hex.EncodeToString(nonce) }
+
+// nonceTTL keeps a nonce's key until its approval expires, plus the skew
+// margin; a nonce expiring now still gets the margin.
+func nonceTTL(expiry time.Time) time.Duration {
+	return max(time.Until(expiry), time.Millisecond) + clockSkew
 }
 
 // Ping checks that Redis answers, within the store's timeouts or ctx,

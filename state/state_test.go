@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,15 +160,22 @@ func TestBucketReloadsItsScript(t *testing.T) {
 	}
 }
 
-// TestNoncesAreRedeemedOnce: SET NX across two stores; of many concurrent
-// redeemers of one nonce exactly one is told it is fresh; the key lives
-// until the approval expires plus the clock-skew margin.
+// TestNoncesAreRedeemedOnce: across two stores, of many concurrent
+// redeemers of an issued nonce exactly one is told it is fresh; what was
+// not issued, or was lost, is refused; the key lives until the approval
+// expires plus the clock-skew margin.
 func TestNoncesAreRedeemedOnce(t *testing.T) {
 	m := miniredis.RunT(t)
 	cfg := testConfig("redis://" + m.Addr())
 	stores := []*Store{openStore(t, cfg), openStore(t, cfg)}
 	nonce := []byte("0123456789abcdef")
 	expiry := time.Now().Add(10 * time.Minute)
+	if err := stores[0].Issued(nonce, expiry); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[1].Issued(nonce, expiry); err == nil {
+		t.Error("the same nonce issued twice")
+	}
 	var fresh atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 30 {
@@ -189,10 +197,23 @@ func TestNoncesAreRedeemedOnce(t *testing.T) {
 	if ttl < 10*time.Minute || ttl > 10*time.Minute+clockSkew {
 		t.Errorf("nonce key TTL %v, want the approval's 10 minutes plus at most %v", ttl, clockSkew)
 	}
-	if ok, err := stores[0].Redeem([]byte("another-nonce-16"), expiry); !ok || err != nil {
-		t.Errorf("another nonce: %v %v", ok, err)
+	// A nonce the store never saw issued (or forgot: a restart without
+	// persistence) is not redeemed.
+	if ok, err := stores[0].Redeem([]byte("another-nonce-16"), expiry); ok || !errors.Is(err, policy.ErrStateUnknown) {
+		t.Errorf("a nonce never issued: %v %v, want ErrStateUnknown", ok, err)
+	}
+	issued := []byte("issued-nonce-123")
+	if err := stores[0].Issued(issued, expiry); err != nil {
+		t.Fatal(err)
+	}
+	m.FlushAll()
+	if ok, err := stores[1].Redeem(issued, expiry); ok || !errors.Is(err, policy.ErrStateUnknown) {
+		t.Errorf("a nonce the store lost: %v %v, want ErrStateUnknown", ok, err)
 	}
 	// An approval just expiring still leaves its nonce for the skew margin.
+	if err := stores[1].Issued([]byte("expiring-nonce-1"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := stores[1].Redeem([]byte("expiring-nonce-1"), time.Now()); !ok || err != nil {
 		t.Errorf("expiring nonce: %v %v", ok, err)
 	}
@@ -226,9 +247,12 @@ func TestStoreDownAndBack(t *testing.T) {
 	start := time.Now()
 	_, _, terr := s.Take("k")
 	_, nerr := s.Redeem([]byte("0123456789abcdef"), time.Now().Add(time.Minute))
+	if err := s.Issued([]byte("0123456789abcdef"), time.Now().Add(time.Minute)); err == nil {
+		t.Error("Issued on a closed Redis succeeded")
+	}
 	perr := s.Ping(context.Background())
-	if took := time.Since(start); took > 3*s.budget {
-		t.Errorf("three operations on a dead store took %v, want each within %v", took, s.budget)
+	if took := time.Since(start); took > 4*s.budget {
+		t.Errorf("four operations on a dead store took %v, want each within %v", took, s.budget)
 	}
 	for op, err := range map[string]error{"bucket": terr, "nonce": nerr, "ping": perr} {
 		switch {
@@ -237,8 +261,12 @@ func TestStoreDownAndBack(t *testing.T) {
 		case !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), secret):
 			t.Errorf("%s error %q: want the address and no password", op, err)
 		}
-		if n, ok := failures.Load(op); !ok || n.(*atomic.Int32).Load() != 1 {
-			t.Errorf("failures of %s not counted once", op)
+		want := int32(1)
+		if op == "nonce" {
+			want = 2 // Redeem and Issued
+		}
+		if n, ok := failures.Load(op); !ok || n.(*atomic.Int32).Load() != want {
+			t.Errorf("failures of %s not counted %d times", op, want)
 		}
 	}
 	if err := m.Restart(); err != nil {

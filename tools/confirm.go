@@ -117,6 +117,13 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 	}
 	if caps := req.ClientCapabilities(); caps != nil && caps.Elicitation != nil && d.Approver != nil {
 		state, err := d.Approver.Issue(binding, []byte(requestIDOf(ctx)))
+		if errors.Is(err, policy.ErrStoreUnavailable) {
+			// The approval could not be recorded where every replica
+			// would find it: policy refuses rather than ask.
+			d.Log.Warn().Err(err).Str("tool", req.Params.Name).Msg("confirmation not asked: the shared state store failed")
+			_, why := cs.storeFailed(err)
+			return nil, zero, errors.New(why)
+		}
 		if err != nil {
 			return nil, zero, fmt.Errorf("prepare the confirmation: %w", err)
 		}
@@ -139,6 +146,8 @@ func approvalReason(err error) string {
 		return "it expired"
 	case errors.Is(err, policy.ErrStateReplayed):
 		return "it was already used"
+	case errors.Is(err, policy.ErrStateUnknown):
+		return "the server's shared state no longer knows it, so it may have been used (its store was reset)"
 	case errors.Is(err, policy.ErrStateMismatch):
 		return "it was given for another call"
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -248,18 +249,35 @@ func TestRequestStateOfAnotherCallResumesNothing(t *testing.T) {
 	}
 }
 
-// flakyNonces is a shared store of redeemed nonces that can be taken down.
+// flakyNonces is a shared record of approval nonces that can be taken
+// down.
 type flakyNonces struct {
-	mu   sync.Mutex
-	down bool
-	used map[string]bool
+	mu     sync.Mutex
+	down   bool
+	issued map[string]bool
+	used   map[string]bool
+}
+
+var errStoreDown = errors.New("dial tcp 10.1.2.3:6379: connect: connection refused")
+
+func (f *flakyNonces) Issued(nonce []byte, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errStoreDown
+	}
+	f.issued[string(nonce)] = true
+	return nil
 }
 
 func (f *flakyNonces) Redeem(nonce []byte, _ time.Time) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return false, errors.New("dial tcp 10.1.2.3:6379: connect: connection refused")
+		return false, errStoreDown
+	}
+	if !f.issued[string(nonce)] {
+		return false, policy.ErrStateUnknown
 	}
 	if f.used[string(nonce)] {
 		return false, nil
@@ -273,7 +291,7 @@ func (f *flakyNonces) Redeem(nonce []byte, _ time.Time) (bool, error) {
 // vCenter), without using the approval up: once the store answers, the
 // same answer goes through (a replay then is TestElicitationStateIsBound's).
 func TestApprovalRefusedWhileTheStoreIsDown(t *testing.T) {
-	store := &flakyNonces{used: map[string]bool{}}
+	store := &flakyNonces{issued: map[string]bool{}, used: map[string]bool{}}
 	s := newSession(t, withNonces(store), withElicitation(func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 		return &mcp.ElicitResult{Action: "accept"}, nil
 	}), withClientOptions(func(o *mcp.ClientOptions) { o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true} }))
@@ -317,5 +335,16 @@ func TestApprovalRefusedWhileTheStoreIsDown(t *testing.T) {
 	}
 	if len(store.used) != 1 {
 		t.Errorf("%d nonces recorded, want the one redeemed", len(store.used))
+	}
+
+	// With the store down no confirmation is asked: an approval that could
+	// not be recorded could not be redeemed once.
+	store.down = true
+	res = s.call("delete_vm", map[string]any{"vm_name": "old-app-01"})
+	if !res.IsError || res.InputRequests != nil || !strings.Contains(textOf(res), "SERVER_STATE_URL") {
+		t.Errorf("asking with the store down: %s %+v", textOf(res), res.InputRequests)
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_state" || a["tool"] != "delete_vm" {
+		t.Errorf("audit of the confirmation not asked: %v", a)
 	}
 }
