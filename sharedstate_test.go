@@ -235,7 +235,7 @@ func (r *httpReplica) decisions(tool string) map[string]int {
 
 func (r *httpReplica) readyz() (int, map[string]any) {
 	r.t.Helper()
-	resp, err := http.Get(r.url + "/readyz")
+	resp, err := get(r.url + "/readyz")
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -245,10 +245,22 @@ func (r *httpReplica) readyz() (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// testHTTP is the tests' client for the health and metrics endpoints.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}
+
+// get fetches url, bounded by testHTTP's timeout.
+func get(url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return testHTTP.Do(req)
+}
+
 // scrape fetches the replica's metrics and parses the text format.
 func (r *httpReplica) scrape() (map[string]*dto.MetricFamily, string) {
 	r.t.Helper()
-	resp, err := http.Get(r.metrics)
+	resp, err := get(r.metrics)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -180,7 +180,11 @@ func TestListenAndServe(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]int{url: 200, strings.TrimSuffix(url, Path) + "/other": 404} {
-		resp, err := http.Get(path)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

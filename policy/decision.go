@@ -200,7 +200,7 @@ func (p *Policy) Decide(c Call) Verdict {
 	case !t.ReadOnly && c.AuditErr != nil:
 		// Security: a call that cannot be audited must not change anything.
 		return refuse(DeniedAudit, fmt.Sprintf("%s was refused because the audit log cannot record it (%v); state-changing tools stay refused until it can. Next: the operator must fix AUDIT_LOG_PATH (space, permissions)", c.Tool, c.AuditErr))
-	case c.StoreErr != nil && !(t.ReadOnly && p.failOpen):
+	case c.StoreErr != nil && (!t.ReadOnly || !p.failOpen):
 		// Security: an approval whose use cannot be recorded may be a replay.
 		return refuse(DeniedState, p.storeDown(c.Tool))
 	case c.ArgsInvalid:

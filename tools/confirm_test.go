@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -319,7 +320,7 @@ func TestApprovalRefusedWhileTheStoreIsDown(t *testing.T) {
 		t.Fatal("backup-01 deleted with an approval the store could not redeem")
 	}
 	for _, r := range s.sim.Requests()[before:] {
-		if r.Method != "GET" {
+		if r.Method != http.MethodGet {
 			t.Errorf("%s %s sent to vCenter while the approval could not be redeemed", r.Method, r.Path)
 		}
 	}
