@@ -116,7 +116,7 @@ func TestBinaryStdoutCarriesOnlyMCP(t *testing.T) {
 				t.Errorf("negotiated %s, want %s", got, era)
 			}
 			tools, err := cs.ListTools(context.Background(), nil)
-			if err != nil || len(tools.Tools) != 24 {
+			if err != nil || len(tools.Tools) != 33 { // --simulate enables every toolset
 				t.Fatalf("tools/list: %d tools, %v", len(tools.Tools), err)
 			}
 			for _, call := range []struct {
@@ -250,15 +250,15 @@ func TestExitCodesAndConfigurationErrors(t *testing.T) {
 		{name: "call error result", args: []string{"--simulate", "call", "power_off_vm", `{"vm_name":"app-01"}`}, code: exitFailed, out: []string{`"isError": true`, "vm-74", "vm-91"}},
 		{name: "call bad json", args: []string{"--simulate", "call", "list_vms", "{"}, code: exitUsage, err: []string{"not valid JSON"}},
 		{name: "tools for a role", args: []string{"--simulate", "tools"}, env: []string{"TOKENS_TO_ROLES={\"t1-read-token-0b7e5a\":\"read\"}", "VSPHERE_MCP_TOKEN=t1-read-token-0b7e5a"}, code: exitOK,
-			out: []string{"role read, toolsets access, inventory, lifecycle, power, snapshots: 13 tools", "list_vms", "whoami"}},
+			out: []string{"role read, toolsets access, inventory, lifecycle, observability, power, snapshots, tags: 21 tools", "list_vms", "whoami"}},
 		{name: "--toolsets overrides VSPHERE_TOOLSETS", args: []string{"--simulate", "--toolsets", "inventory", "tools"}, env: []string{"VSPHERE_TOOLSETS=all"}, code: exitOK,
 			out: []string{"toolsets access, inventory: 12 tools", "list_vms"}},
 		{name: "--read-only after the command", args: []string{"--simulate", "tools", "--read-only"}, code: exitOK,
-			out: []string{"13 tools"}},
+			out: []string{"21 tools"}},
 		{name: "--tools and --exclude-tools", args: []string{"--simulate", "--toolsets=none", "--tools=list_vms,get_vm_details", "--exclude-tools", "get_vm_details", "tools"}, code: exitOK,
 			out: []string{"toolsets access, inventory: 2 tools", "list_vms", "whoami"}},
 		{name: "unknown toolset", args: []string{"--simulate", "--toolsets", "inventory,observabilty", "tools"}, code: exitUsage,
-			err: []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, power, snapshots"}},
+			err: []string{`unknown toolset "observabilty"`, "toolsets: access, inventory, lifecycle, observability, power, snapshots, tags"}},
 		{name: "unknown tool", args: []string{"--simulate", "call", "list_vm"}, code: exitFailed, out: []string{"Did you mean list_vms?"}},
 		{name: "unknown flag", args: []string{"--simulat"}, code: exitUsage, err: []string{"-simulat", "usage:"}},
 		{name: "explicit stdio", args: []string{"--simulate", "stdio"}, code: exitOK},

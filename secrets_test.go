@@ -49,7 +49,7 @@ func TestSecretsLeaveTheInitialEnvironment(t *testing.T) {
 	}
 	var who struct{ Role string }
 	b, _ := json.Marshal(res.StructuredContent)
-	if json.Unmarshal(b, &who); who.Role != "ops" {
+	if err := json.Unmarshal(b, &who); err != nil || who.Role != "ops" {
 		t.Errorf("whoami = %s: the token did not come through", b)
 	}
 	if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_vm_details", Arguments: map[string]any{"vm_id": "vm-70"}}); err != nil || res.IsError {

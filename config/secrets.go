@@ -25,7 +25,7 @@ import (
 
 // secretsFDVariable names the pipe in the new image's environment; it also
 // marks the new image, so that it never re-executes again.
-const secretsFDVariable = "VSPHERE_MCP_SECRETS_FD"
+const secretsFDVariable = "VSPHERE_MCP_SECRETS_FD" //nolint:gosec // G101: the name of a variable holding a file descriptor number, not a credential
 
 // maxSecrets bounds what is passed through the pipe, in bytes; the pipe
 // must hold it all before the new image starts reading.
@@ -93,7 +93,7 @@ func ShedSecrets(environ []string) ([]string, error) {
 		rest = without(rest, name)
 	}
 	err := reexec(payload, rest)
-	return environ, fmt.Errorf("%w: %v", ErrSecretsVisible, err)
+	return environ, fmt.Errorf("%w: %w", ErrSecretsVisible, err)
 }
 
 // ErrSecretsVisible is wrapped by the error of [ShedSecrets] when the
@@ -128,9 +128,6 @@ func receiveSecrets(fdText string) (map[string]string, error) {
 	}
 	return secrets, nil
 }
-
-// errNoReexec is why the secrets cannot be handed over on this system.
-var errNoReexec = errors.New("re-executing without the secrets is not supported here")
 
 func lookup(environ []string, name string) (string, bool) {
 	for i := len(environ) - 1; i >= 0; i-- {

@@ -2,6 +2,11 @@
 
 package config
 
+import "errors"
+
+// errNoReexec is why the secrets cannot be handed over on this system.
+var errNoReexec = errors.New("re-executing without the secrets is not supported here")
+
 // reexec is not possible on Windows: a process cannot replace its image
 // there, and a child process would have another PID than the one the MCP
 // client launched. The secrets stay in the process's environment block.

@@ -36,10 +36,10 @@ func reexec(payload []byte, environ []string) error {
 	syscall.Close(p[1])
 	if err != nil || n != len(payload) {
 		syscall.Close(p[0])
-		return fmt.Errorf("hand the secrets over through a pipe (%d of %d bytes taken): %v", max(n, 0), len(payload), err)
+		return fmt.Errorf("hand the secrets over through a pipe (%d of %d bytes taken): %w", max(n, 0), len(payload), err)
 	}
 	environ = append(environ, secretsFDVariable+"="+strconv.Itoa(p[0]))
-	err = syscall.Exec(exe, os.Args, environ)
+	err = syscall.Exec(exe, os.Args, environ) //nolint:gosec // G204: this binary itself (os.Executable), with its own arguments
 	syscall.Close(p[0])
 	return fmt.Errorf("re-execute %s: %w", exe, err)
 }

@@ -8,7 +8,14 @@
 //   - power.go: power and guest power
 //   - snapshots.go: VM snapshots
 //   - hardware.go (resize) and vms.go (delete): the lifecycle toolset
+//   - investigate.go, performance.go, events.go, alarms.go, tasklist.go:
+//     the observability toolset
+//   - tags.go: the tags toolset, and the tags of list_vms and get_vm_details
 //   - access.go: whoami
+//
+// prompts.go holds the MCP prompts, offered when the tools they name are
+// enabled; entities.go resolves an entity and a time window for the
+// observability tools.
 //
 // Shared by the domain files: args.go (argument types), resolve.go (one VM
 // resolver, filter names to ids), lists.go and pages.go (paged lists),

@@ -95,9 +95,22 @@ var allowedPaths = regexp.MustCompile(`^(` +
 	`|VirtualMachine/vm-[0-9]{1,12}/(snapshot|runtime|parent|CreateSnapshotEx_Task)` +
 	`|VirtualMachineSnapshot/snapshot-[0-9]{1,12}/(RemoveSnapshot_Task|RevertToSnapshot_Task)` +
 	`|Task/task-[0-9]{1,12}/(info|CancelTask)` +
-	`|HostSystem/host-[0-9]{1,12}/parent)` +
+	`|HostSystem/host-[0-9]{1,12}/parent` +
+	// Observability (vcenter-api-observability.md).
+	`|ServiceInstance/ServiceInstance/content` +
+	`|VirtualMachine/vm-[0-9]{1,12}/(summary|datastore)` +
+	`|HostSystem/host-[0-9]{1,12}/summary` +
+	`|(VirtualMachine/vm|HostSystem/host|ClusterComputeResource/domain-c|Datacenter/datacenter|Datastore/datastore|Folder/group-[a-z])-?[0-9]{1,12}/triggeredAlarmState` +
+	`|Alarm/alarm-[0-9]{1,12}/info` +
+	`|AlarmManager/[A-Za-z][A-Za-z0-9_-]{0,63}/AcknowledgeAlarm` +
+	`|PerformanceManager/[A-Za-z][A-Za-z0-9_-]{0,63}/(perfCounter|historicalInterval|QueryPerf)` +
+	`|EventManager/[A-Za-z][A-Za-z0-9_-]{0,63}/(QueryEvents|CreateCollectorForEvents)` +
+	`|EventHistoryCollector/[A-Za-z0-9%._:-]{1,300}/(latestPage|ResetCollector|ReadPreviousEvents|DestroyCollector)` +
+	`|TaskManager/[A-Za-z][A-Za-z0-9_-]{0,63}/recentTask)` +
+	`|/(api/cis|rest/com/vmware/cis)/tagging/(category|tag|tag-association)` +
+	`|/(api/cis|rest/com/vmware/cis)/tagging/(category|tag)/(id:)?urn:vmomi:InventoryService(Tag|Category):[0-9a-fA-F-]{36}:GLOBAL` +
 	`)$`)
 
-var allowedQueryKeys = map[string]bool{"action": true, "vms": true, "names": true, "folders": true, "datacenters": true,
+var allowedQueryKeys = map[string]bool{"action": true, "~action": true, "vms": true, "names": true, "folders": true, "datacenters": true,
 	"hosts": true, "clusters": true, "resource_pools": true, "power_states": true, "standalone": true, "connection_states": true,
 	"datastores": true, "types": true, "networks": true, "type": true, "parent_folders": true, "parent_resource_pools": true}

@@ -34,6 +34,7 @@ type listVMsIn struct {
 	Datacenters   []string `json:"datacenters,omitempty"`
 	Folders       []string `json:"folders,omitempty"`
 	ResourcePools []string `json:"resource_pools,omitempty"`
+	Tags          []string `json:"tags,omitempty"`
 }
 
 type vmItem struct {
@@ -47,9 +48,9 @@ type vmItem struct {
 func listVMs(d Deps) Tool {
 	return spec[listVMsIn, page[vmItem]]{
 		Name: "list_vms", Title: "List VMs",
-		Description: "List VMs, filtered by name, power state or placement; paged, past vCenter's 4000-VM cap.",
+		Description: "List VMs, filtered by name, power state, placement or tags; paged, past vCenter's 4000-VM cap.",
 		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
-		Privileges: Privileges{Calls: "`GET /api/vcenter/vm` (sharded by datacenter past 4000), `GET /api/vcenter/datacenter` and name look-ups", On: "VMs and their parents"},
+		Privileges: Privileges{Calls: "`GET /api/vcenter/vm` (sharded by datacenter past 4000), `GET /api/vcenter/datacenter` and name look-ups; with tags, `POST /api/cis/tagging/tag-association?action=list-attached-objects-on-tags`", On: "VMs and their parents; the tags"},
 		Example:    `{"limit": 5}`,
 		Schema:     func(in, _ *schema) { in.enum("power_states", powerStates...) },
 		Handle: listing(d, func(ctx context.Context, vc VCenter, in listVMsIn) ([]vmItem, error) {
@@ -64,13 +65,19 @@ func listVMs(d Deps) Tool {
 			); err != nil {
 				return nil, err
 			}
+			keep, none, err := vmTagFilter(ctx, vc, in.Tags, &f) // tags.go
+			if err != nil || none {
+				return []vmItem{}, err
+			}
 			vms, _, err := vc.ListVMs(ctx, f)
 			if err != nil {
 				return nil, explain(err)
 			}
-			out := make([]vmItem, len(vms))
-			for i, v := range vms {
-				out[i] = vmItem{ID: v.ID, Name: v.Name, PowerState: string(v.PowerState), CPUs: v.CPUCount, MemoryMiB: v.MemoryMiB}
+			out := make([]vmItem, 0, len(vms))
+			for _, v := range vms {
+				if keep == nil || keep(v.ID) {
+					out = append(out, vmItem{ID: v.ID, Name: v.Name, PowerState: string(v.PowerState), CPUs: v.CPUCount, MemoryMiB: v.MemoryMiB})
+				}
 			}
 			return out, nil
 		}),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -299,7 +300,7 @@ func TestBeginLinePrecedesTheChange(t *testing.T) {
 			if strings.Contains(string(p), `"phase":"begin"`) {
 				postsBeforeBegin = 0
 				for _, r := range s.sim.Requests() {
-					if r.Method == "POST" && strings.Contains(r.Path, "/power") {
+					if r.Method == http.MethodPost && strings.Contains(r.Path, "/power") {
 						postsBeforeBegin++
 					}
 				}

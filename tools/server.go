@@ -28,13 +28,21 @@ func NewServer(catalog []Tool, mw *Middleware, opts ServerOptions) *mcp.Server {
 			enabled = append(enabled, t)
 		}
 	}
+	caps := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+	ps := enabledPrompts(mw.policy.Enabled) // prompts.go
+	if len(ps) > 0 {
+		caps.Prompts = &mcp.PromptCapabilities{}
+	}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "vsphere-mcp-pro", Title: "vSphere MCP Pro", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: Instructions(enabled),
 		Logger:       opts.Log,
 		// No logging capability: MCP client logging is deprecated; the
 		// server logs to stderr.
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		Capabilities: caps,
 	})
+	for _, p := range ps {
+		srv.AddPrompt(p.def, p.handler)
+	}
 	// Tools outside the enabled toolsets are not registered at all (each
 	// costs start-up time); policy still answers a call to one, since the
 	// middleware runs before the SDK looks the name up.

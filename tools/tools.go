@@ -174,6 +174,12 @@ type VCenter interface {
 	snapshotAPI
 	taskAPI
 	inventoryAPI
+	perfAPI
+	eventAPI
+	alarmAPI
+	taskInfoAPI
+	tagAPI
+	investigateAPI
 }
 
 // Deps is what the tools need from the process.
@@ -227,6 +233,17 @@ func All(d Deps) []Tool {
 		// Toolset lifecycle.
 		deleteVM,
 		modifyVMResources,
+		// Toolset observability.
+		investigateVM,
+		getVMPerformance,
+		getHostPerformance,
+		listEvents,
+		listAlarms,
+		acknowledgeAlarm,
+		listTasks,
+		getTask,
+		// Toolset tags.
+		listTags,
 		// Toolset access (always on).
 		whoami,
 	}

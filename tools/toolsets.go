@@ -8,14 +8,15 @@ import "github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 // read-only mode, it is read-only; policy decides all three.
 type Toolset string
 
-// The toolsets. Later issues add observability, tags, provisioning, devices
-// and cluster.
+// The toolsets. Later issues add provisioning, devices and cluster.
 const (
-	ToolsetAccess    Toolset = "access"    // whoami: always on
-	ToolsetInventory Toolset = "inventory" // lists, details and summaries
-	ToolsetPower     Toolset = "power"     // power and guest power
-	ToolsetSnapshots Toolset = "snapshots" // VM snapshots
-	ToolsetLifecycle Toolset = "lifecycle" // delete and resize VMs
+	ToolsetAccess        Toolset = "access"        // whoami: always on
+	ToolsetInventory     Toolset = "inventory"     // lists, details and summaries
+	ToolsetPower         Toolset = "power"         // power and guest power
+	ToolsetSnapshots     Toolset = "snapshots"     // VM snapshots
+	ToolsetLifecycle     Toolset = "lifecycle"     // delete and resize VMs
+	ToolsetObservability Toolset = "observability" // performance, events, alarms, tasks, triage
+	ToolsetTags          Toolset = "tags"          // tag categories and tags
 )
 
 // ToolsetInfo describes a toolset for the docs, whoami and the server
@@ -40,6 +41,10 @@ var toolsets = []ToolsetInfo{
 		Guide: "Take a snapshot with create_vm_snapshot before a risky change; list_vm_snapshots shows ids for revert_vm_snapshot and delete_vm_snapshot."},
 	{Name: ToolsetLifecycle, Default: true, Summary: "resize (CPU, memory) and delete VMs",
 		Guide: "modify_vm_resources checks hot-add rules and says when the VM must be off; delete_vm needs the VM off."},
+	{Name: ToolsetObservability, Summary: "triage a VM; performance, events, alarms (acknowledge), tasks",
+		Guide: "For \"what is wrong with X\" or \"why did X reboot\" call investigate_vm first; then get_vm_performance or get_host_performance, list_events, list_alarms, list_tasks or get_task for detail."},
+	{Name: ToolsetTags, Summary: "tag categories and tags",
+		Guide: "list_tags shows categories and tags; list_vms takes tags (names or ids, all must match)."},
 	{Name: ToolsetAccess, Always: true, Summary: "whoami: this session's role, tools and vCenter",
 		Guide: "whoami says what this session may do."},
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -40,6 +42,7 @@ type vmDetailsOut struct {
 	NICs       []nicOut     `json:"nics"`
 	Guest      guestOut     `json:"guest"`
 	Placement  placementOut `json:"placement"`
+	Tags       []string     `json:"tags"` // "Category:Name"
 }
 
 type cpuOut struct {
@@ -88,9 +91,9 @@ type placementOut struct {
 func getVMDetails(d Deps) Tool {
 	return spec[getVMDetailsIn, vmDetailsOut]{
 		Name: "get_vm_details", Title: "Get VM details",
-		Description: "One VM's power, guest OS and IP, CPU/memory and hot-add flags, disks, NICs and placement.",
+		Description: "One VM's power, guest OS and IP, CPU/memory and hot-add flags, disks, NICs, placement and tags.",
 		Toolset:     ToolsetInventory, Level: policy.LevelRead, Kind: KindRead, Idempotent: true,
-		Privileges: Privileges{Calls: "`GET /api/vcenter/vm/{vm}`, `…/guest/identity`; VI/JSON `VirtualMachine.runtime`, `.parent`, `HostSystem.parent`",
+		Privileges: Privileges{Calls: "`GET /api/vcenter/vm/{vm}`, `…/guest/identity`; VI/JSON `VirtualMachine.runtime`, `.parent`, `HostSystem.parent`; tagging `list-attached-tags`, `GET …/tag/{id}`",
 			On: "the VM, its host, cluster, folder"},
 		Example: `{"vm_name": "web-01"}`,
 		Handle: func(ctx context.Context, _ *mcp.CallToolRequest, in getVMDetailsIn) (*mcp.CallToolResult, vmDetailsOut, error) {
@@ -98,12 +101,23 @@ func getVMDetails(d Deps) Tool {
 			if err != nil {
 				return nil, vmDetailsOut{}, err
 			}
+			// The tags come from another service, read alongside.
+			var tags []vcenter.Tag
+			var tagsErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { tags, tagsErr = vc.ObjectTags(ctx, vcenter.EntityRef{Kind: vcenter.KindVM, ID: vm.ID}) })
 			v, err := vc.GetVM(ctx, vm.ID)
+			wg.Wait()
 			if err != nil {
 				return nil, vmDetailsOut{}, explain(err)
 			}
 			audit.NoteTarget(ctx, v.ID, v.Name)
-			return nil, detailsOf(v), nil
+			out := detailsOf(v)
+			out.Tags = tagLabels(tags)
+			if tagsErr != nil {
+				out.Placement.Note = strings.TrimPrefix(out.Placement.Note+"; ", "; ") + "tags could not be read: " + truncate(tagsErr.Error(), 200)
+			}
+			return nil, out, nil
 		},
 	}.tool()
 }

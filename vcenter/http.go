@@ -545,10 +545,21 @@ func decode(method, path string, body []byte, out any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(out); err != nil {
-		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("%w: %w", errMalformed, err)}
+		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("%w: %w", errMalformed, decodeError{err})}
 	}
 	return nil
 }
+
+// decodeError is a JSON decoding error whose text is sanitised.
+//
+// Security: encoding/json and time.Time quote the answer's bytes in their
+// errors (`parsing time "…"`), control characters included; the error
+// text reaches the model and the logs, so it gets the treatment of any
+// text from vCenter. The original stays reachable for errors.As.
+type decodeError struct{ err error }
+
+func (e decodeError) Error() string { return sanitize(e.err.Error(), maxMessageLen) }
+func (e decodeError) Unwrap() error { return e.err }
 
 // nullable reports whether out, a pointer, points to a pointer.
 func nullable(out any) bool {

@@ -20,6 +20,14 @@ const (
 	KindResourcePool Kind = "resource_pool"
 	KindSnapshot     Kind = "snapshot"
 	KindTask         Kind = "task"
+	KindAlarm        Kind = "alarm"
+	// KindTag and KindCategory are Automation API tagging ids, URNs rather
+	// than managed-object ids (vcenter-api-observability.md §6).
+	KindTag      Kind = "tag"
+	KindCategory Kind = "category"
+	// KindEventCollector is the EventHistoryCollector vCenter creates for
+	// one event listing: opaque, issued by vCenter, never by the model.
+	KindEventCollector Kind = "event_collector"
 )
 
 // maxIDLen bounds an id; vCenter's are short ("vm-123456"), so anything long
@@ -55,6 +63,72 @@ var idGrammar = map[Kind][]idShape{
 	KindResourcePool: {{prefix: "resgroup-", letters: "v", optional: true}},
 	KindSnapshot:     {{prefix: "snapshot-"}},
 	KindTask:         {{prefix: "task-"}},
+	KindAlarm:        {{prefix: "alarm-"}},
+}
+
+// idMatchers holds the grammar of the kinds whose ids are not a prefix and a
+// counter. Each bounds the length itself.
+//
+// Security: like idGrammar, these are the gate between a string and a URL
+// path; the characters they admit need no escaping but are escaped anyway.
+var idMatchers = map[Kind]func(string) bool{
+	KindTag:            urnMatcher("urn:vmomi:InventoryServiceTag:"),
+	KindCategory:       urnMatcher("urn:vmomi:InventoryServiceCategory:"),
+	KindEventCollector: collectorID,
+}
+
+// urnMatcher matches a tagging URN: prefix, a UUID (8-4-4-4-12 hex digits),
+// then ":GLOBAL", as vCenter writes
+// "urn:vmomi:InventoryServiceTag:8e2a7f1c-5b3d-4c6e-9f10-2a3b4c5d6e7f:GLOBAL".
+func urnMatcher(prefix string) func(string) bool {
+	return func(s string) bool {
+		rest, ok := strings.CutPrefix(s, prefix)
+		if !ok {
+			return false
+		}
+		uuid, ok := strings.CutSuffix(rest, ":GLOBAL")
+		return ok && isUUID(uuid)
+	}
+}
+
+// isUUID reports whether s is 8-4-4-4-12 hexadecimal digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// collectorID matches what vCenter names an EventHistoryCollector,
+// "session[52c3…]52f1…": 1 to 200 letters, digits and "[]-_.:". The value
+// is vCenter's to choose, so the grammar is wide, but it keeps out every
+// character with a meaning in a URL.
+func collectorID(s string) bool {
+	if len(s) < 1 || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isLetter(c) && (c < '0' || c > '9') && !strings.ContainsRune("[]-_.:", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // match reports whether s has this shape.
@@ -83,16 +157,20 @@ func (sh idShape) match(s string) bool {
 
 // idExample is what an error shows the model as a well-formed id.
 var idExample = map[Kind]string{
-	KindVM:           "vm-42",
-	KindHost:         "host-10",
-	KindCluster:      "domain-c8",
-	KindDatastore:    "datastore-11",
-	KindNetwork:      "network-12 or dvportgroup-33",
-	KindDatacenter:   "datacenter-3",
-	KindFolder:       "group-v4",
-	KindResourcePool: "resgroup-9",
-	KindSnapshot:     "snapshot-5",
-	KindTask:         "task-7",
+	KindVM:             "vm-42",
+	KindHost:           "host-10",
+	KindCluster:        "domain-c8",
+	KindDatastore:      "datastore-11",
+	KindNetwork:        "network-12 or dvportgroup-33",
+	KindDatacenter:     "datacenter-3",
+	KindFolder:         "group-v4",
+	KindResourcePool:   "resgroup-9",
+	KindSnapshot:       "snapshot-5",
+	KindTask:           "task-7",
+	KindAlarm:          "alarm-3",
+	KindTag:            "urn:vmomi:InventoryServiceTag:8e2a7f1c-5b3d-4c6e-9f10-2a3b4c5d6e7f:GLOBAL",
+	KindCategory:       "urn:vmomi:InventoryServiceCategory:1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d:GLOBAL",
+	KindEventCollector: "session[52c3a0f1-1b2c-4d5e-8f90-a1b2c3d4e5f6]52f1e2d3-c4b5-4a69-8877-665544332211",
 }
 
 // IDError reports a string that is not a valid managed-object id of the
@@ -112,6 +190,12 @@ func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 
 // ValidateID reports whether s is a well-formed id of kind k.
 func ValidateID(k Kind, s string) error {
+	if m, ok := idMatchers[k]; ok {
+		if m(s) {
+			return nil
+		}
+		return &IDError{Kind: k, Value: quoteShort(s)}
+	}
 	shapes, ok := idGrammar[k]
 	if !ok {
 		return fmt.Errorf("unknown id kind %q", k)

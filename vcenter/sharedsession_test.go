@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -114,7 +115,7 @@ func TestCheckVIJSONFindsARefusedSharedSession(t *testing.T) {
 			t.Errorf("separate=%v: %d VI/JSON logins", separate, n)
 		}
 		for _, r := range sim.Requests() {
-			if strings.Contains(r.Path, "currentSession") && r.Method != "GET" {
+			if strings.Contains(r.Path, "currentSession") && r.Method != http.MethodGet {
 				t.Errorf("currentSession read with %s", r.Method)
 			}
 		}

@@ -140,6 +140,8 @@ type Client struct {
 	noVIJSON      *noVIJSONError
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
+
+	obs obsCache // what observability reads keep: managers, counters, alarm and tag names (observe.go)
 }
 
 // New returns a client for cfg.Host. It sends nothing until the first call.

@@ -278,7 +278,7 @@ func TestHTTPConnectionCap(t *testing.T) {
 	// proves it.
 	for _, c := range held {
 		fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != 200 {
+		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("held connection: %v %v", resp, err)
 		}
 	}
@@ -304,7 +304,7 @@ func TestHTTPConnectionCap(t *testing.T) {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == http.StatusOK
 	})
 }
 

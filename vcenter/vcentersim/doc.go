@@ -119,6 +119,25 @@
 // "experiment-indexes"}; vm-84 snapshot-6 "clean-install" (current) >
 // snapshot-7 "seed-data"; vm-91 snapshot-8 "pre-deploy" (quiesced).
 //
+// # History
+//
+// The simulator starts with a history that ends at its clock when it was
+// created (history.go tells it in full), so that a triage finds something:
+// about ten hours earlier host-22 (esx-ldn-05) failed and vSphere HA
+// restarted vm-89 (build-01) and vm-87 (ci-runner-02) on host-21, which has
+// been overloaded since (build-01: CPU ready ~9.5 % per vCPU, a red
+// "Virtual machine CPU usage" alarm); five hours later bob reset vm-77
+// (db-02), which balloons and swaps memory and sees disk latency above
+// 20 ms since; carol rebooted vm-81's guest OS. Around it: reconfigurations,
+// migrations and power operations by named users, DRS moves, daily logins,
+// acknowledged alarms on the near-full datastore-27 and the disconnected
+// host-48, tasks (task-1 to task-5: reconfigurations, a power-on, a failed
+// migration in the last minutes and a clone of vm-88 still running) and tags
+// in four categories. [Options.Events] pads the event log to any size.
+// Performance samples are computed from the clock for every interval, with
+// the story's anomalies laid over them ([Server.PerfSeries]). Power
+// operations through the API log their events, as vCenter does.
+//
 // # Scaled inventory
 //
 // [Options.VMs] > 0 builds exactly that many VMs in a layout meant for the
@@ -142,6 +161,14 @@
 // VI/JSON: ServiceInstance content, SessionManager Login/Logout/currentSession,
 // the VirtualMachine properties name, runtime, parent, resourcePool,
 // datastore, snapshot and rootSnapshot, the snapshot methods, snapshot
-// vm/childSnapshot, HostSystem name/parent, and Task info/CancelTask. Any
-// other path is a 404, counted as "UNMATCHED".
+// vm/childSnapshot, HostSystem name/parent, and Task info/CancelTask; for
+// observability (vcenter-api-observability.md): VirtualMachine summary and
+// recentTask, HostSystem summary, triggeredAlarmState of every entity type,
+// Alarm info, AlarmManager AcknowledgeAlarm, TaskManager recentTask,
+// PerformanceManager perfCounter, historicalInterval, QueryPerf,
+// QueryAvailablePerfMetric and QueryPerfCounter(ByLevel), EventManager
+// QueryEvents and CreateCollectorForEvents with the EventHistoryCollector
+// methods; and tagging on /api/cis/tagging and /rest/com/vmware/cis/tagging
+// (categories, tags, associations). Any other path is a 404, counted as
+// "UNMATCHED".
 package vcentersim

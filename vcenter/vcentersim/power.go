@@ -62,6 +62,7 @@ func powerHandler(action string) vapiHandler {
 			v.setPower(PoweredOn, now, false)
 		}
 		delete(s.shutdownDue, v.ID) // a hard power operation overtakes a guest shutdown
+		s.logPowerEvent(c, v, action)
 		return nil, nil
 	}
 }
@@ -144,11 +145,14 @@ func guestPowerHandler(action string) vapiHandler {
 				s.shutdownDue[v.ID] = now.Add(s.opts.GuestShutdownDelay)
 			}
 		case "reboot":
-			v.bootTime = now
+			// A guest reboot is no power cycle: runtime.bootTime stays
+			// (vcenter-api-observability.md §1); the guest's uptime restarts.
+			s.obs.guestReboot[v.ID] = now
 		case "standby":
 			v.guestStandby = true
 			v.ToolsRunning = false
 		}
+		s.logPowerEvent(c, v, "guest-"+action)
 		return nil, nil
 	}
 }

@@ -118,15 +118,21 @@ func (s *Server) match(method, escapedPath string, q url.Values) (*route, map[st
 func (s *Server) matchSegments(pattern, segs []string) (map[string]string, bool) {
 	var params map[string]string
 	for i, p := range pattern {
-		if !strings.HasPrefix(p, "{") {
+		open := strings.IndexByte(p, '{')
+		if open < 0 {
 			if p != segs[i] {
 				return nil, false
 			}
 			continue
 		}
-		name := p[1 : len(p)-1]
-		v, err := url.PathUnescape(segs[i])
-		if err != nil || !s.validParam(name, segs[i], v) {
+		// A parameter may follow a literal prefix, as /rest's "id:{tag_id}".
+		seg, ok := strings.CutPrefix(segs[i], p[:open])
+		if !ok {
+			return nil, false
+		}
+		name := p[open+1 : len(p)-1]
+		v, err := url.PathUnescape(seg)
+		if err != nil || !s.validParam(name, seg, v) {
 			return nil, false
 		}
 		if params == nil {
@@ -157,6 +163,10 @@ func (s *Server) validParam(name, raw, value string) bool {
 		return s.release.hasVIJSON() && s.release.acceptsPathRelease(value)
 	case "moId":
 		return value != ""
+	case "tag_id": // a tag URN; /rest's list-tags-for-category names a category here
+		return isURN(value, tagURN) || isURN(value, categoryURN)
+	case "category_id":
+		return isURN(value, categoryURN)
 	}
 	return false
 }
@@ -240,5 +250,6 @@ func buildRoutes() routeTable {
 	same(http.MethodGet, "/api/vcenter/vm/{vm}/hardware/memory", handleGetMemory)
 	same(http.MethodPatch, "/api/vcenter/vm/{vm}/hardware/memory", handlePatchMemory)
 
-	return append(t, vimRoutes()...)
+	t = append(t, vimRoutes()...)
+	return append(t, obsRoutes()...)
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// shutdowns. Nil means time.Now. Tests drive time by injecting their own.
 	Now func() time.Time
 
+	// Events is the size of the event history: the default history's own
+	// events (about 80 on the default inventory), padded with routine
+	// events (logins, logouts, DRS moves over the 30 days before the server
+	// started) up to Events when it is larger.
+	Events int
+
 	// RESTErrorsWithoutErrorType writes every /rest error without
 	// value.error_type, leaving only the type name
 	// ("com.vmware.vapi.std.errors.not_found") to tell what failed, as 6.x
@@ -144,6 +150,7 @@ type Server struct {
 	hangTasks   bool
 	failNext    *vimFault
 	shutdownDue map[string]time.Time // VM id → when its guest shutdown ends
+	obs         *obsState            // events, alarms, tags, performance (obs.go)
 }
 
 // NewServer starts and returns a simulator configured by opts.
@@ -205,7 +212,7 @@ func NewUnstartedServer(opts Options) *Server {
 		inv = buildDefaultInventory()
 	}
 
-	return &Server{
+	s := &Server{
 		opts:        opts,
 		release:     rel,
 		routes:      buildRoutes(),
@@ -224,6 +231,8 @@ func NewUnstartedServer(opts Options) *Server {
 		stats:       newCounters(),
 		requests:    requestLog{max: opts.RequestLog},
 	}
+	s.buildHistory()
+	return s
 }
 
 // Start listens on 127.0.0.1:0 and serves HTTPS (TLS 1.2 or later, HTTP/1.1).

@@ -280,6 +280,7 @@ func handleServiceContent(s *Server, c *call) (any, *vimFault) {
 		"authorizationManager": ref("AuthorizationManager", "AuthorizationManager"),
 		"perfManager":          ref("PerformanceManager", "PerfMgr"),
 		"eventManager":         ref("EventManager", "EventManager"),
+		"alarmManager":         ref("AlarmManager", "AlarmManager"),
 		"taskManager":          ref("TaskManager", "TaskManager"),
 		"searchIndex":          ref("SearchIndex", "SearchIndex"),
 		"fileManager":          ref("FileManager", "FileManager"),
