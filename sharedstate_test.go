@@ -540,3 +540,40 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Error("the metrics carry the token or its fingerprint")
 	}
 }
+
+// TestStdioIgnoresTheSharedState: without serve --http, SERVER_STATE_URL and
+// SERVER_METRICS_ADDR are ignored with a warning, and no connection is
+// made to the store (a listener standing in for Redis accepts none).
+func TestStdioIgnoresTheSharedState(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan bool, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err == nil
+	}()
+	var stdout, stderr recorder
+	env := baseEnv(t, "SERVER_STATE_URL=redis://"+ln.Addr().String()+"/0", "SERVER_METRICS_ADDR=127.0.0.1:0")
+	code := run(context.Background(), []string{"--simulate", "call", "list_vms", `{"limit":1}`}, env, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), `"returned": 1`) {
+		t.Fatalf("call with SERVER_STATE_URL set: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"SERVER_STATE_URL is ignored without serve --http", "SERVER_METRICS_ADDR is ignored without serve --http"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	ln.Close() // ends the Accept if nothing came
+	if <-accepted {
+		t.Error("the stdio pipeline connected to the store")
+	}
+	if strings.Contains(stderr.String(), "serving metrics") {
+		t.Error("the stdio pipeline served metrics")
+	}
+}
