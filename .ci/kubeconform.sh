@@ -22,7 +22,7 @@ bin="$CACHE/kubeconform-$KUBECONFORM_VERSION"
 if [ ! -x "$bin/kubeconform" ]; then
 	mkdir -p "$bin"
 	# Outside this module, so go.mod and go.sum are never touched.
-	(cd "$CACHE" && GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION")
+	(cd "$CACHE" && GOBIN="$bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION")
 fi
 kubeconform="$bin/kubeconform"
 "$kubeconform" -v
