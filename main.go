@@ -28,8 +28,10 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/config"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/doctor"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/metrics"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/state"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/tools/transport"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
@@ -117,7 +119,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		failed, err := cli.Run(ctx, cfg.Name, cfg.Args, stdout)
 		return exitCode(stderr, err, failed)
 	case cfg.HTTP:
-		return exitCode(stderr, a.http.ListenAndServe(ctx), false)
+		return exitCode(stderr, a.serveHTTP(ctx), false)
 	}
 	log.Info().Str("version", version).Str("vcenter", a.pool.Default()).Str("role", a.ident.Role).Msg("serving MCP on stdio")
 	// Our transport, not the SDK's: a bad line is answered and audited
@@ -139,6 +141,9 @@ type app struct {
 	mw       *tools.Middleware
 	server   *mcp.Server
 	http     *transport.HTTPServer
+	store    *state.Store     // SERVER_STATE_URL with serve --http; nil otherwise
+	metrics  *metrics.Metrics // SERVER_METRICS_ADDR with serve --http; nil otherwise
+	metAddr  string
 }
 
 // wire builds everything from the configuration — the vCenter pool (or the
@@ -154,6 +159,13 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	scrub := redact.New(string(cfg.Token))
 	vcfg := cfg.VCenter(log)
 	vcfg.Scrub = scrub
+	// serve --http only: the stdio server creates no metrics and no Redis
+	// client (config warns that the variables are ignored).
+	if cfg.HTTP && cfg.MetricsAddr != "" {
+		a.metrics = metrics.New(metrics.Options{Version: version, Store: cfg.StateURL != "", Decisions: decisions()})
+		a.metAddr = cfg.MetricsAddr
+		vcfg.OnRequest, vcfg.OnLogin = a.metrics.VCenterRequest, a.metrics.VCenterLogin
+	}
 	if cfg.Simulate {
 		a.sim = vcentersim.NewServer(vcentersim.Options{})
 		vcfg.Host, vcfg.User, vcfg.Password, vcfg.Insecure = a.sim.Host(), a.sim.User(), a.sim.Password(), false
@@ -174,7 +186,19 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	fail(err)
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	fail(err)
-	approver, err := policy.NewApprover(key, config.Seconds(cfg.ApprovalTTLS))
+	popts := cfg.PolicyOptions()
+	var nonces policy.Nonces // nil: this process's memory
+	if cfg.HTTP && cfg.StateURL != "" && !cfg.Invalid["SERVER_STATE_URL"] {
+		// Security: the Redis password joins the process's secrets.
+		scrub.Add(string(cfg.StatePassword))
+		a.store, err = state.Open(cfg.StateConfig(popts.Rate, log, a.storeFailed))
+		fail(err)
+		if a.store != nil {
+			nonces, popts.Buckets, popts.FailOpenReads = a.store, a.store, cfg.StateFailOpenReads
+			fmt.Fprintf(stderr, "vsphere-mcp-pro: shared state (approvals, rate limits) in Redis at %s\n", a.store.Addr())
+		}
+	}
+	approver, err := policy.NewSharedApprover(key, config.Seconds(cfg.ApprovalTTLS), nonces)
 	fail(err)
 
 	deps := tools.Deps{
@@ -185,7 +209,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	}
 	catalog := tools.All(deps)
 	var warnings []string
-	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(cfg.PolicyOptions()))
+	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(popts))
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: warning: %s\n", w)
 	}
@@ -205,6 +229,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	a.mw, err = tools.NewMiddleware(tools.MiddlewareConfig{
 		Policy: a.pol, Audit: a.audit, Approver: approver, Catalog: catalog, Identify: identify,
 		Scrub: scrub, Log: log, VCenter: a.pool.Default(), ApprovalTTL: config.Seconds(cfg.ApprovalTTLS),
+		Observer: a.observer(catalog),
 	})
 	if fail(err); err != nil {
 		return a, problems
@@ -215,13 +240,75 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		var warnings []string
 		hc := transport.HTTPConfigOf(cfg.Env)
 		hc.Ready, hc.SDKLog, hc.Log, hc.VCenter = transport.VCenterProbe(deps.VCenter), sdkLog, log, a.pool.Default()
+		if a.store != nil {
+			// Without the store, reads that may fail open, and every call
+			// when nothing is rate-limited, can still be served.
+			hc.Store, hc.StoreOptional = a.store.Ping, cfg.StateFailOpenReads || !cfg.RateLimit
+		}
 		a.http, warnings, err = transport.NewHTTPServer(a.server, a.mw, a.pol, hc)
 		fail(err)
+		if a.http != nil && a.metrics != nil {
+			a.metrics.Sessions(a.http.Sessions)
+		}
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
 		}
 	}
 	return a, problems
+}
+
+// observer is what the middleware tells of calls: the metrics, which learn
+// the catalogue's names here; nil without metrics.
+func (a *app) observer(catalog []tools.Tool) tools.Observer {
+	if a.metrics == nil {
+		return nil
+	}
+	names := make([]string, len(catalog))
+	for i, t := range catalog {
+		names[i] = t.Def.Name
+	}
+	a.metrics.SetTools(names)
+	return a.metrics
+}
+
+// storeFailed counts a failed store operation in the metrics, if any.
+func (a *app) storeFailed(op string) {
+	if a.metrics != nil {
+		a.metrics.StoreFailed(op)
+	}
+}
+
+// serveHTTP runs serve --http: the MCP endpoint and, with
+// SERVER_METRICS_ADDR, the metrics listener, until ctx ends.
+func (a *app) serveHTTP(ctx context.Context) error {
+	if a.metrics == nil {
+		return a.http.ListenAndServe(ctx)
+	}
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	merr := make(chan error, 1)
+	go func() { merr <- a.metrics.ListenAndServe(mctx, a.metAddr, a.log) }()
+	herr := make(chan error, 1)
+	go func() { herr <- a.http.ListenAndServe(mctx) }()
+	select {
+	case err := <-herr:
+		stop()
+		return errors.Join(err, <-merr)
+	case err := <-merr:
+		// The metrics listener could not start or failed: stop serving
+		// rather than run unobserved without saying so.
+		stop()
+		return errors.Join(err, <-herr)
+	}
+}
+
+// decisions is policy's decision vocabulary, for the metrics' labels.
+func decisions() []string {
+	var out []string
+	for _, d := range policy.Decisions() {
+		out = append(out, string(d))
+	}
+	return out
 }
 
 // close logs out of vCenter, writes what the middleware still holds and
@@ -231,6 +318,9 @@ func (a *app) close() {
 	defer cancel()
 	if a.mw != nil {
 		a.mw.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
 	}
 	if a.pool != nil {
 		if err := a.pool.Close(ctx); err != nil {

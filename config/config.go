@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -31,6 +32,7 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/state"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter"
 )
 
@@ -95,6 +97,18 @@ type Env struct {
 	MaxSessionsPerToken int    `env:"SERVER_MAX_SESSIONS_PER_TOKEN" envDefault:"32"`
 	MaxConnections      int    `env:"SERVER_MAX_CONNECTIONS" envDefault:"1024"`
 	ApprovalKeyFile     string `env:"APPROVAL_KEY_FILE"`
+
+	// The state replicas share, in Redis (docs/http.md), and the metrics
+	// listener: serve --http only. The timeouts bound every store
+	// operation, so that a dead Redis cannot hang a call.
+	StateURL           string  `env:"SERVER_STATE_URL"`
+	StatePasswordFile  string  `env:"SERVER_STATE_PASSWORD_FILE"`
+	StateCABundle      string  `env:"SERVER_STATE_CA_BUNDLE"`
+	StateDialTimeoutS  float64 `env:"SERVER_STATE_DIAL_TIMEOUT_S" envDefault:"2"`
+	StateReadTimeoutS  float64 `env:"SERVER_STATE_READ_TIMEOUT_S" envDefault:"1"`
+	StateWriteTimeoutS float64 `env:"SERVER_STATE_WRITE_TIMEOUT_S" envDefault:"1"`
+	StateFailOpenReads bool    `env:"SERVER_STATE_FAIL_OPEN_READS" envDefault:"false"`
+	MetricsAddr        string  `env:"SERVER_METRICS_ADDR"`
 }
 
 // Config is the whole configuration: the command, the environment with the
@@ -116,6 +130,11 @@ type Config struct {
 	// AuditKey is the content of AUDIT_KEY_FILE: the key of the audit
 	// chain's HMAC; nil when none is given.
 	AuditKey []byte
+	// StatePassword is the content of SERVER_STATE_PASSWORD_FILE, and
+	// StateRootCAs SERVER_STATE_CA_BUNDLE's certificates added to the
+	// system's (nil when none is given).
+	StatePassword Secret
+	StateRootCAs  *x509.CertPool
 	// Level is LOG_LEVEL.
 	Level zerolog.Level
 	// Warnings are for stderr at start: settings that work but weaken the
@@ -240,6 +259,9 @@ func Load(args, environ []string) (Config, error) {
 		}
 		cfg.AuditKey = key
 	}
+	if cmd.HTTP {
+		cfg.StatePassword, cfg.StateRootCAs = loadState(e, report, checkRange)
+	}
 	cfg.Policy = loadPolicy(e, report, bad)
 	cfg.Warnings = warnings(cfg)
 	if sim && !e.PolicyConfigured() && e.Token == "" {
@@ -283,7 +305,71 @@ func warnings(cfg Config) []string {
 	if cfg.HTTP && e.Stateless && e.ApprovalKeyFile == "" {
 		w = append(w, "SERVER_STATELESS=true without APPROVAL_KEY_FILE: an approval given on one replica is refused by the others; give every replica the same key file")
 	}
+	if cfg.HTTP && e.Stateless && e.StateURL == "" {
+		w = append(w, "SERVER_STATELESS=true without SERVER_STATE_URL: each replica keeps its own record of redeemed approvals (an approval can be used once per replica) and its own rate-limit buckets (a token gets its budget on every replica); share one Redis")
+	}
+	if !cfg.HTTP {
+		for _, v := range []struct{ name, value string }{{"SERVER_STATE_URL", e.StateURL}, {"SERVER_METRICS_ADDR", e.MetricsAddr}} {
+			if v.value != "" {
+				w = append(w, v.name+" is ignored without serve --http: this process serves one client and keeps its state in memory")
+			}
+		}
+	}
+	if cfg.HTTP && e.StateURL == "" {
+		for _, v := range []struct{ name, value string }{{"SERVER_STATE_PASSWORD_FILE", e.StatePasswordFile}, {"SERVER_STATE_CA_BUNDLE", e.StateCABundle}} {
+			if v.value != "" {
+				w = append(w, v.name+" is ignored without SERVER_STATE_URL")
+			}
+		}
+	}
+	if cfg.HTTP && e.StateCABundle != "" && strings.HasPrefix(e.StateURL, "redis://") {
+		w = append(w, "SERVER_STATE_CA_BUNDLE is ignored: SERVER_STATE_URL is redis:// (no TLS); use rediss://")
+	}
 	return w
+}
+
+// loadState checks the shared state store's settings and the metrics
+// address (serve --http) and reads the store's password and CA bundle.
+//
+// Security: the URL is checked by state.CheckURL, whose errors never quote
+// a password; one in the URL is refused, so that the URL may be logged.
+func loadState(e *Env, report func(name, format string, a ...any), checkRange func(name string, v, lo, hi float64, unit string)) (Secret, *x509.CertPool) {
+	checkRange("SERVER_STATE_DIAL_TIMEOUT_S", e.StateDialTimeoutS, 0.01, 60, "seconds")
+	checkRange("SERVER_STATE_READ_TIMEOUT_S", e.StateReadTimeoutS, 0.01, 60, "seconds")
+	checkRange("SERVER_STATE_WRITE_TIMEOUT_S", e.StateWriteTimeoutS, 0.01, 60, "seconds")
+	if e.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(e.MetricsAddr); err != nil || port == "" {
+			report("SERVER_METRICS_ADDR", "=%q: give host:port, e.g. 0.0.0.0:9090 or 127.0.0.1:9090", e.MetricsAddr)
+		}
+	}
+	if e.StateURL == "" {
+		return "", nil
+	}
+	if _, err := state.CheckURL(e.StateURL); err != nil {
+		// Security: the message names the variable, not its value.
+		report("SERVER_STATE_URL", ": %v", err)
+	}
+	var password Secret
+	if e.StatePasswordFile != "" {
+		b, err := os.ReadFile(e.StatePasswordFile)
+		switch {
+		case err != nil:
+			report("SERVER_STATE_PASSWORD_FILE", "=%s: %v", e.StatePasswordFile, unwrapPath(err))
+		case strings.TrimRight(string(b), "\r\n") == "":
+			report("SERVER_STATE_PASSWORD_FILE", "=%s is empty: put the Redis password in it", e.StatePasswordFile)
+		default:
+			password = Secret(strings.TrimRight(string(b), "\r\n"))
+		}
+	}
+	var pool *x509.CertPool
+	if e.StateCABundle != "" {
+		p, err := vcenter.LoadCABundle(e.StateCABundle)
+		if err != nil {
+			report("SERVER_STATE_CA_BUNDLE", "=%s: %v", e.StateCABundle, strings.TrimPrefix(unwrapPath(err).Error(), "VCENTER_CA_BUNDLE: "))
+		}
+		pool = p
+	}
+	return password, pool
 }
 
 // loadPolicy reads POLICY_FILE or the two variables.
@@ -353,6 +439,16 @@ func (c Config) PolicyOptions() policy.Options {
 		ReadOnly: c.ReadOnly, AuthEnforce: c.AuthEnforce,
 		Toolsets: c.Toolsets, Tools: c.Tools, ExcludeTools: c.ExcludeTools,
 		Rate: policy.Rate{Enabled: c.RateLimit, RPS: c.RateRPS, Burst: c.RateBurst},
+	}
+}
+
+// StateConfig is the shared state store's configuration (SERVER_STATE_*),
+// with the rate of its buckets; failed is told of each failed operation.
+func (c Config) StateConfig(rate policy.Rate, log zerolog.Logger, failed func(op string)) state.Config {
+	return state.Config{
+		URL: c.StateURL, Password: string(c.StatePassword), RootCAs: c.StateRootCAs,
+		DialTimeout: Seconds(c.StateDialTimeoutS), ReadTimeout: Seconds(c.StateReadTimeoutS), WriteTimeout: Seconds(c.StateWriteTimeoutS),
+		Rate: rate, Failed: failed, Log: log,
 	}
 }
 

@@ -252,3 +252,70 @@ func TestServeHTTPNeedsTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedStateSettings: SERVER_STATE_* and SERVER_METRICS_ADDR are
+// checked for serve --http, with the password read from its file and never
+// echoed; without --http they are ignored with a warning.
+func TestSharedStateSettings(t *testing.T) {
+	const secret = "redis-pass-9f3e1c"
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "redis-password")
+	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	http := []string{"--simulate", "serve", "--http"}
+	base := []string{`TOKENS_TO_ROLES={"tok-admin-e8f1-5b0c2a7d":"admin"}`}
+	cfg, err := Load(http, append(base, "SERVER_STATE_URL=rediss://redis.example.com:6380/1", "SERVER_STATE_PASSWORD_FILE="+pwFile,
+		"SERVER_STATE_FAIL_OPEN_READS=true", "SERVER_METRICS_ADDR=0.0.0.0:9090", "SERVER_STATE_READ_TIMEOUT_S=0.25"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(cfg.StatePassword) != secret || !cfg.StateFailOpenReads || cfg.StateReadTimeoutS != 0.25 || cfg.StateDialTimeoutS != 2 || cfg.MetricsAddr != "0.0.0.0:9090" {
+		t.Errorf("state settings: %+v", cfg.Env)
+	}
+	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, secret) {
+		t.Error("the configuration prints the Redis password")
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"password in the URL", []string{"SERVER_STATE_URL=redis://:" + secret + "@redis:6379/0"}, "SERVER_STATE_URL: redis://:xxxxx@redis:6379/0 holds a password"},
+		{"unparsable URL with a password", []string{"SERVER_STATE_URL=redis://u:" + secret + "@redis:port/0"}, "SERVER_STATE_URL: not a URL"},
+		{"wrong scheme", []string{"SERVER_STATE_URL=http://redis"}, `SERVER_STATE_URL: scheme "http"`},
+		{"missing password file", []string{"SERVER_STATE_URL=redis://redis", "SERVER_STATE_PASSWORD_FILE=" + filepath.Join(dir, "nope")}, "SERVER_STATE_PASSWORD_FILE=" + filepath.Join(dir, "nope") + ": no such file"},
+		{"empty password file", []string{"SERVER_STATE_URL=redis://redis", "SERVER_STATE_PASSWORD_FILE=" + empty}, "is empty"},
+		{"timeout out of range", []string{"SERVER_STATE_URL=redis://redis", "SERVER_STATE_DIAL_TIMEOUT_S=0"}, "SERVER_STATE_DIAL_TIMEOUT_S=0: give seconds between 0.01 and 60"},
+		{"metrics address", []string{"SERVER_METRICS_ADDR=9090"}, `SERVER_METRICS_ADDR="9090": give host:port`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(http, append(slices.Clone(base), tt.env...))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load: %v, want %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("the error quotes the password: %v", err)
+			}
+		})
+	}
+
+	// Without --http: ignored, with a warning, and nothing is read.
+	cfg, err = Load([]string{"--simulate"}, []string{"SERVER_STATE_URL=redis://:" + secret + "@redis", "SERVER_METRICS_ADDR=bad", "SERVER_STATE_PASSWORD_FILE=/nonexistent"})
+	if err != nil {
+		t.Fatalf("stdio with SERVER_STATE_URL: %v", err)
+	}
+	warned := strings.Join(cfg.Warnings, "\n")
+	if !strings.Contains(warned, "SERVER_STATE_URL is ignored without serve --http") || !strings.Contains(warned, "SERVER_METRICS_ADDR is ignored") || strings.Contains(warned, secret) {
+		t.Errorf("stdio warnings: %q", cfg.Warnings)
+	}
+	// Stateless replicas without a store are told what they lose.
+	cfg, _ = Load(http, append(base, "SERVER_STATELESS=true"))
+	if w := strings.Join(cfg.Warnings, "\n"); !strings.Contains(w, "without SERVER_STATE_URL") || !strings.Contains(w, "once per replica") {
+		t.Errorf("stateless warnings: %q", cfg.Warnings)
+	}
+}

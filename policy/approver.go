@@ -28,6 +28,11 @@ var (
 	ErrStateMismatch = errors.New("approval was given for a different call")
 	ErrStateExpired  = errors.New("approval has expired")
 	ErrStateReplayed = errors.New("approval was already used")
+	// ErrStateUnknown is returned by a shared [Nonces] store, and by Verify,
+	// for an approval the store never saw issued, or no longer knows (a
+	// store restarted without its data): whether it was used cannot be told,
+	// so it is refused.
+	ErrStateUnknown = errors.New("approval is not known to the shared state store")
 )
 
 // Binding is what an approval is for: one tool, with these arguments, on this
@@ -67,11 +72,16 @@ const (
 // so a client can neither forge one nor move an approval to other arguments, another
 // target or another token. Each state carries a random nonce that Verify accepts once;
 // used nonces are remembered until their state expires, after which the expiry check
-// alone refuses it.
+// alone refuses it. They are remembered in this process's memory, so "once" means once
+// per process, unless the Approver is built with a shared [Nonces] store
+// ([NewSharedApprover]): then once across every process that shares it, and
+// only if issued by one of them.
 type Approver struct {
 	key []byte
 	ttl time.Duration
 	now func() time.Time // the clock; tests replace it
+	// shared, when set, remembers the redeemed nonces instead of used.
+	shared Nonces
 
 	mu   sync.Mutex
 	used map[[nonceLen]byte]time.Time // redeemed nonce → expiry of its state
@@ -81,6 +91,14 @@ type Approver struct {
 // random bytes, which suits one process serving one client; otherwise key must hold
 // at least 32 bytes.
 func NewApprover(key []byte, ttl time.Duration) (*Approver, error) {
+	return NewSharedApprover(key, ttl, nil)
+}
+
+// NewSharedApprover is [NewApprover] with the redeemed nonces kept in used, a
+// store that every replica of a deployment shares, so that an approval is
+// redeemed once across all of them; they must share the key too. A nil used
+// keeps them in this process's memory, as NewApprover does.
+func NewSharedApprover(key []byte, ttl time.Duration, used Nonces) (*Approver, error) {
 	if ttl <= 0 {
 		return nil, fmt.Errorf("approval ttl is %v, want a positive duration", ttl)
 	}
@@ -92,16 +110,19 @@ func NewApprover(key []byte, ttl time.Duration) (*Approver, error) {
 		return nil, fmt.Errorf("approval key is %d bytes, want at least %d", len(key), minKeyLen)
 	}
 	return &Approver{
-		key:  bytes.Clone(key),
-		ttl:  ttl,
-		now:  time.Now,
-		used: make(map[[nonceLen]byte]time.Time),
+		key:    bytes.Clone(key),
+		ttl:    ttl,
+		now:    time.Now,
+		shared: used,
+		used:   make(map[[nonceLen]byte]time.Time),
 	}, nil
 }
 
 // Issue returns a state approving b, valid for the Approver's ttl, carrying data (at
 // most [MaxApprovalData] bytes, e.g. a request id) for [Approver.Verify] to return.
-// It fails only when b.Args is not a JSON object or data is too long.
+// It fails when b.Args is not a JSON object or data is too long, and, with a
+// shared store, with an error wrapping [ErrStoreUnavailable] when the store
+// cannot record the approval.
 func (a *Approver) Issue(b Binding, data []byte) (string, error) {
 	if len(data) > MaxApprovalData {
 		return "", fmt.Errorf("approval data is %d bytes, max %d", len(data), MaxApprovalData)
@@ -112,8 +133,14 @@ func (a *Approver) Issue(b Binding, data []byte) (string, error) {
 	}
 	msg := make([]byte, headerLen, headerLen+len(data)+macLen)
 	msg[0] = stateVersion
-	binary.BigEndian.PutUint64(msg[offExpiry:offNonce], uint64(a.now().Add(a.ttl).UnixNano()))
+	expiry := a.now().Add(a.ttl)
+	binary.BigEndian.PutUint64(msg[offExpiry:offNonce], uint64(expiry.UnixNano()))
 	rand.Read(msg[offNonce:offDigest])
+	if a.shared != nil {
+		if err := a.shared.Issued(msg[offNonce:offDigest], expiry); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		}
+	}
 	copy(msg[offDigest:headerLen], digest[:])
 	msg = append(msg, data...)
 	msg = append(msg, a.mac(msg)...)
@@ -123,7 +150,10 @@ func (a *Approver) Issue(b Binding, data []byte) (string, error) {
 // Verify checks that state was issued by this Approver for b, has not expired and
 // was not used before, then marks it used and returns its data. Its errors wrap
 // [ErrStateInvalid], [ErrStateExpired], [ErrStateMismatch] or [ErrStateReplayed],
-// checked in that order; only a state that passes every check is marked used.
+// checked in that order; only a state that passes every check is marked used. With a
+// shared store, an error wrapping [ErrStoreUnavailable] says the store could not tell
+// whether the state was used: the call must be refused, and the state was not used
+// up (unless the store recorded it before failing to answer).
 func (a *Approver) Verify(state string, b Binding) ([]byte, error) {
 	body, expiry, err := a.open(state)
 	if err != nil {
@@ -139,6 +169,18 @@ func (a *Approver) Verify(state string, b Binding) ([]byte, error) {
 
 	var nonce [nonceLen]byte
 	copy(nonce[:], body[offNonce:offDigest])
+	if a.shared != nil {
+		fresh, err := a.shared.Redeem(nonce[:], expiry)
+		switch {
+		case errors.Is(err, ErrStateUnknown):
+			return nil, ErrStateUnknown
+		case err != nil:
+			return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		case !fresh:
+			return nil, ErrStateReplayed
+		}
+		return bytes.Clone(body[headerLen:]), nil
+	}
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -54,12 +54,17 @@ const (
 	// DryRun means the call asked for the preview only (dry_run: true); it read
 	// vCenter and changed nothing.
 	DryRun Decision = "dry_run"
+	// DeniedState means the call needed the state that replicas share (its token's
+	// rate-limit bucket, or the record of redeemed approvals) and the shared store
+	// could not be used: the call was refused rather than run unlimited or with an
+	// approval that might be a replay.
+	DeniedState Decision = "denied_state"
 )
 
 // Decisions lists every [Decision] value, for callers that validate or document them.
 func Decisions() []Decision {
 	return []Decision{Allowed, DeniedAuth, DeniedOrigin, DeniedCapacity, InvalidRequest, DeniedRole, DeniedRate,
-		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation, DryRun}
+		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation, DryRun, DeniedState}
 }
 
 // Confirmation is where a call that may need confirmation stands.
@@ -111,6 +116,10 @@ type Call struct {
 	// AuditErr is why the audit log cannot record a state change now; nil when it
 	// can (or when the tool is read-only and it does not matter).
 	AuditErr error
+	// StoreErr is why the shared state store could not be used for this call at
+	// its current stage (an approval that could not be redeemed); see
+	// [ErrStoreUnavailable]. The rate rule finds its own store errors.
+	StoreErr error
 	// ArgsInvalid says the arguments failed validation.
 	ArgsInvalid  bool
 	Confirmation Confirmation
@@ -135,12 +144,16 @@ func (v Verdict) Allowed() bool { return v.Decision == Allowed }
 // Decide applies the rules, in this order, and returns the first that refuses:
 //
 //  1. rate: every tool call consumes budget from its token's bucket, refused
-//     calls included, so that refusals cannot be used to probe at will;
+//     calls included, so that refusals cannot be used to probe at will; when
+//     the buckets live in a shared store that cannot be used, the call is
+//     refused (denied_state), unless the tool is read-only and FailOpenReads
+//     is set, when this process's own bucket limits it instead;
 //  2. what the transport refused (c.Refused) is refused, with its own decision;
 //  3. identity: a caller that could not be identified is refused (denied_auth);
 //  4. the tool must exist, be enabled (toolsets), be in the caller's role, and
 //     be read-only under read-only mode — read-only always wins;
-//  5. a state-changing tool is refused while the audit log cannot record it;
+//  5. a state-changing tool is refused while the audit log cannot record it,
+//     and while the shared store cannot record its approval (c.StoreErr);
 //  6. invalid arguments;
 //  7. a dry run (any tool) changes nothing;
 //  8. a tool that needs confirmation runs only when confirmed or approved, or,
@@ -152,7 +165,11 @@ func (p *Policy) Decide(c Call) Verdict {
 	v := Verdict{Charged: c.Charged}
 	if !c.Charged {
 		v.Charged = true
-		if ok, wait := p.limiter.Allow(c.Identity.TokenFP); !ok {
+		ok, wait, err := p.take(c)
+		if err != nil {
+			return Verdict{Decision: DeniedState, Charged: true, Reason: p.storeDown(c.Tool)}
+		}
+		if !ok {
 			return Verdict{Decision: DeniedRate, RetryAfter: wait, Charged: true,
 				Reason: fmt.Sprintf("rate limit reached for this session; nothing was sent to vCenter. Next: retry in %s", roundUp(wait))}
 		}
@@ -190,6 +207,9 @@ func (p *Policy) Decide(c Call) Verdict {
 	case !t.ReadOnly && c.AuditErr != nil:
 		// Security: a call that cannot be audited must not change anything.
 		return refuse(DeniedAudit, fmt.Sprintf("%s was refused because the audit log cannot record it (%v); state-changing tools stay refused until it can. Next: the operator must fix AUDIT_LOG_PATH (space, permissions)", c.Tool, c.AuditErr))
+	case c.StoreErr != nil && (!t.ReadOnly || !p.failOpen):
+		// Security: an approval whose use cannot be recorded may be a replay.
+		return refuse(DeniedState, p.storeDown(c.Tool))
 	case c.ArgsInvalid:
 		return refuse(InvalidArgs, "the arguments are invalid; nothing was sent to vCenter")
 	}
@@ -217,6 +237,34 @@ func (p *Policy) Decide(c Call) Verdict {
 	}
 	v.Decision = Allowed
 	return v
+}
+
+// take charges the call to its token's bucket: the shared one when there is a
+// store, this process's when there is none, or when the store fails for a
+// read-only tool and the operator let reads fail open.
+func (p *Policy) take(c Call) (bool, time.Duration, error) {
+	if p.buckets == nil {
+		return p.limiter.Take(c.Identity.TokenFP)
+	}
+	ok, wait, err := p.buckets.Take(c.Identity.TokenFP)
+	if err != nil && p.failOpen && p.tools[c.Tool].ReadOnly {
+		return p.limiter.Take(c.Identity.TokenFP)
+	}
+	return ok, wait, err
+}
+
+// storeDown words a denied_state refusal. The store's own error stays in the
+// server's log: it names internal addresses.
+func (p *Policy) storeDown(tool string) string {
+	what, name := "state-changing tools stay refused", display(tool)
+	if t, ok := p.tools[tool]; ok {
+		name = tool
+		if t.ReadOnly {
+			what = "every tool stays refused (reads too, unless the operator sets SERVER_STATE_FAIL_OPEN_READS=true)"
+		}
+	}
+	return fmt.Sprintf("%s was refused because the state the server's replicas share (rate limits, one-time approvals) cannot be reached; %s until it can. Nothing was sent to vCenter. Next: retry in a minute; if it persists, the operator must check the store (SERVER_STATE_URL)",
+		name, what)
 }
 
 // unknownTool words the refusal of a name that is no tool: the closest enabled

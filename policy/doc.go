@@ -6,7 +6,9 @@
 // It owns the configuration grammar of TOKENS_TO_ROLES, ROLES_TO_TOOLS and
 // POLICY_FILE ([ParseConfig], [LoadFile]), the default roles read ⊂ ops ⊂ admin, the
 // [Decision] vocabulary that the audit log records, the per-token [Limiter] and the
-// confirmation [Approver].
+// confirmation [Approver]. The state replicas must share (rate-limit [Buckets], redeemed
+// approval [Nonces]) sits behind two interfaces that a shared store implements
+// elsewhere (package state); what a failing store means for a call is decided here.
 //
 // It must not know MCP, HTTP, vCenter or the audit sink: callers describe each tool
 // with a [Tool] value built from its annotations, read the environment themselves and

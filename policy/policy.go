@@ -81,6 +81,14 @@ type Options struct {
 
 	// Rate is the per-token bucket (RATE_LIMIT, RATE_LIMIT_RPS, RATE_LIMIT_BURST).
 	Rate Rate
+	// Buckets, when set, holds the per-token buckets instead of this process's
+	// memory: a store shared by every replica (SERVER_STATE_URL), configured with
+	// the same Rate. It is not used when Rate is disabled.
+	Buckets Buckets
+	// FailOpenReads lets read-only tools run while Buckets fails, limited by this
+	// process's own buckets meanwhile (SERVER_STATE_FAIL_OPEN_READS). Tools that
+	// are not read-only are refused while it fails, whatever this says.
+	FailOpenReads bool
 }
 
 // Rate configures the per-token token bucket.
@@ -127,7 +135,9 @@ type Policy struct {
 	tokens   []tokenEntry
 	readOnly bool
 	enforce  bool
-	limiter  *Limiter
+	limiter  *Limiter // this process's buckets: the only ones, or the fallback of reads
+	buckets  Buckets  // the shared buckets; nil: limiter's
+	failOpen bool     // FailOpenReads
 }
 
 // New checks cfg against the catalogue of tools and builds a Policy.
@@ -153,6 +163,10 @@ func New(cfg Config, catalogue []Tool, opts Options) (*Policy, []string, error) 
 		readOnly: opts.ReadOnly,
 		enforce:  opts.AuthEnforce,
 		limiter:  limiter,
+		failOpen: opts.FailOpenReads,
+	}
+	if opts.Rate.Enabled {
+		p.buckets = opts.Buckets
 	}
 	for _, t := range catalogue {
 		if err := checkTool(t); err != nil {

@@ -484,7 +484,7 @@ func TestDecisionStrings(t *testing.T) {
 		got = append(got, string(d))
 	}
 	want := []string{"allowed", "denied_auth", "denied_origin", "denied_capacity", "invalid_request", "denied_role", "denied_rate",
-		"unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation", "dry_run"}
+		"unknown_tool", "denied_toolset", "denied_read_only", "denied_audit", "invalid_args", "needs_confirmation", "dry_run", "denied_state"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decision strings (-want +got):\n%s", diff)
 	}

@@ -109,6 +109,13 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 	if req.Params.RequestState != "" || len(req.Params.InputResponses) > 0 {
 		// The client comes back with the user's answer.
 		if _, err := d.Approver.Verify(req.Params.RequestState, binding); err != nil {
+			if errors.Is(err, policy.ErrStoreUnavailable) {
+				// The shared record of redeemed approvals could not be
+				// asked: policy refuses, and the approval is not used up.
+				d.Log.Warn().Err(err).Str("tool", req.Params.Name).Msg("approval not redeemed: the shared state store failed")
+				_, why := cs.storeFailed(err)
+				return nil, zero, errors.New(why + ". The approval was not used: the same answer can be sent again")
+			}
 			cs.confirm(policy.ApprovalInvalid)
 			return nil, zero, fmt.Errorf("the approval could not be verified (%v), so nothing changed. Next: call %s again to ask the user anew", approvalReason(err), req.Params.Name)
 		}
@@ -126,6 +133,13 @@ func confirmOrPreview[T any](ctx context.Context, d Deps, req *mcp.CallToolReque
 	}
 	if caps := req.ClientCapabilities(); caps != nil && caps.Elicitation != nil && d.Approver != nil {
 		state, err := d.Approver.Issue(binding, []byte(requestIDOf(ctx)))
+		if errors.Is(err, policy.ErrStoreUnavailable) {
+			// The approval could not be recorded where every replica
+			// would find it: policy refuses rather than ask.
+			d.Log.Warn().Err(err).Str("tool", req.Params.Name).Msg("confirmation not asked: the shared state store failed")
+			_, why := cs.storeFailed(err)
+			return nil, zero, errors.New(why)
+		}
 		if err != nil {
 			return nil, zero, fmt.Errorf("prepare the confirmation: %w", err)
 		}
@@ -193,6 +207,8 @@ func approvalReason(err error) string {
 		return "it expired"
 	case errors.Is(err, policy.ErrStateReplayed):
 		return "it was already used"
+	case errors.Is(err, policy.ErrStateUnknown):
+		return "the server's shared state no longer knows it, so it may have been used (its store was reset)"
 	case errors.Is(err, policy.ErrStateMismatch):
 		return "it was given for another call"
 	}

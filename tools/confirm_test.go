@@ -2,12 +2,17 @@ package tools
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
@@ -242,5 +247,105 @@ func TestRequestStateOfAnotherCallResumesNothing(t *testing.T) {
 				t.Errorf("audit = %v, want the revert's own needs_confirmation line", lines)
 			}
 		})
+	}
+}
+
+// flakyNonces is a shared record of approval nonces that can be taken
+// down.
+type flakyNonces struct {
+	mu     sync.Mutex
+	down   bool
+	issued map[string]bool
+	used   map[string]bool
+}
+
+var errStoreDown = errors.New("dial tcp 10.1.2.3:6379: connect: connection refused")
+
+func (f *flakyNonces) Issued(nonce []byte, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errStoreDown
+	}
+	f.issued[string(nonce)] = true
+	return nil
+}
+
+func (f *flakyNonces) Redeem(nonce []byte, _ time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return false, errStoreDown
+	}
+	if !f.issued[string(nonce)] {
+		return false, policy.ErrStateUnknown
+	}
+	if f.used[string(nonce)] {
+		return false, nil
+	}
+	f.used[string(nonce)] = true
+	return true, nil
+}
+
+// TestApprovalRefusedWhileTheStoreIsDown: an approval that the shared store
+// cannot redeem refuses the change (denied_state, audited, nothing sent to
+// vCenter), without using the approval up: once the store answers, the
+// same answer goes through (a replay then is TestElicitationStateIsBound's).
+func TestApprovalRefusedWhileTheStoreIsDown(t *testing.T) {
+	store := &flakyNonces{issued: map[string]bool{}, used: map[string]bool{}}
+	s := newSession(t, withNonces(store), withElicitation(func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		return &mcp.ElicitResult{Action: "accept"}, nil
+	}), withClientOptions(func(o *mcp.ClientOptions) { o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true} }))
+	ctx := context.Background()
+	args := map[string]any{"vm_name": "backup-01"}
+	asked, err := s.cs.CallTool(ctx, &mcp.CallToolParams{Name: "delete_vm", Arguments: args})
+	if err != nil || asked.RequestState == "" {
+		t.Fatalf("no confirmation asked: %v %+v", err, asked)
+	}
+	retry := func() *mcp.CallToolResult {
+		res, err := s.cs.CallTool(ctx, &mcp.CallToolParams{Name: "delete_vm", Arguments: args, RequestState: asked.RequestState,
+			InputResponses: mcp.InputResponseMap{elicitID: &mcp.ElicitResult{Action: "accept"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	store.down = true
+	before := s.sim.Counters().Requests
+	res := retry()
+	if !res.IsError || !strings.Contains(textOf(res), "SERVER_STATE_URL") || !strings.Contains(textOf(res), "not used") || strings.Contains(textOf(res), "10.1.2.3") {
+		t.Errorf("retry with the store down: %s", textOf(res))
+	}
+	if _, ok := s.sim.VM("vm-82"); !ok {
+		t.Fatal("backup-01 deleted with an approval the store could not redeem")
+	}
+	for _, r := range s.sim.Requests()[before:] {
+		if r.Method != http.MethodGet {
+			t.Errorf("%s %s sent to vCenter while the approval could not be redeemed", r.Method, r.Path)
+		}
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_state" || a["ok"] != false || a["tool"] != "delete_vm" {
+		t.Errorf("audit of the refused approval: %v", a)
+	}
+	store.down = false
+	if res := retry(); res.IsError {
+		t.Fatalf("the same approval once the store is back: %s", textOf(res))
+	}
+	if _, ok := s.sim.VM("vm-82"); ok {
+		t.Fatal("the approved delete did not happen")
+	}
+	if len(store.used) != 1 {
+		t.Errorf("%d nonces recorded, want the one redeemed", len(store.used))
+	}
+
+	// With the store down no confirmation is asked: an approval that could
+	// not be recorded could not be redeemed once.
+	store.down = true
+	res = s.call("delete_vm", map[string]any{"vm_name": "old-app-01"})
+	if !res.IsError || res.InputRequests != nil || !strings.Contains(textOf(res), "SERVER_STATE_URL") {
+		t.Errorf("asking with the store down: %s %+v", textOf(res), res.InputRequests)
+	}
+	if a := s.lastAudit(); a["decision"] != "denied_state" || a["tool"] != "delete_vm" {
+		t.Errorf("audit of the confirmation not asked: %v", a)
 	}
 }

@@ -51,6 +51,8 @@ type setup struct {
 	pollInterval time.Duration
 	vcenterCfg   func(*vcenter.Config)
 	scrub        *redact.Scrubber
+	nonces       policy.Nonces
+	observer     Observer
 }
 
 type option func(*setup)
@@ -72,6 +74,12 @@ func withAuditLog(f func(*syncBuffer) *audit.Log) option {
 // withVCenterConfig edits the vCenter client's configuration (timeout,
 // retries, body limit) before the pool is built.
 func withVCenterConfig(f func(*vcenter.Config)) option { return func(s *setup) { s.vcenterCfg = f } }
+
+// withNonces keeps the approver's redeemed nonces in n (a shared store).
+func withNonces(n policy.Nonces) option { return func(s *setup) { s.nonces = n } }
+
+// withObserver gives the middleware an observer (metrics).
+func withObserver(o Observer) option { return func(s *setup) { s.observer = o } }
 
 // withScrubber gives the session the process's scrubber, as main does.
 func withScrubber(r *redact.Scrubber) option { return func(s *setup) { s.scrub = r } }
@@ -121,7 +129,7 @@ func newSession(t testing.TB, opts ...option) *session {
 	if st.auditWriter != nil {
 		log = st.auditWriter(buf)
 	}
-	approver, err := policy.NewApprover(nil, time.Minute)
+	approver, err := policy.NewSharedApprover(nil, time.Minute, st.nonces)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +156,7 @@ func newSession(t testing.TB, opts ...option) *session {
 	mw, err := NewMiddleware(MiddlewareConfig{
 		Policy: pol, Audit: log, Approver: approver, Catalog: catalog,
 		Identify: LaunchIdentity(ident), VCenter: pool.Default(), Log: zerolog.Nop(), ApprovalTTL: time.Minute, Scrub: st.scrub,
+		Observer: st.observer,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,7 @@ func (cs *callState) gate(ctx context.Context) policy.Verdict {
 	})
 	if err != nil {
 		cs.pending = nil
+		cs.m.observe.AuditFailed()
 		return cs.decide(policy.Call{AuditErr: err})
 	}
 	return v
@@ -105,6 +106,16 @@ func (cs *callState) confirm(c policy.Confirmation) (bool, string) {
 		return c == policy.Confirmed || c == policy.Approved, "not confirmed; nothing changed"
 	}
 	v := cs.decide(policy.Call{Confirmation: c})
+	return v.Allowed(), v.Reason
+}
+
+// storeFailed asks policy about a call whose approval the shared state
+// store could not redeem, and why it is refused.
+func (cs *callState) storeFailed(err error) (bool, string) {
+	if cs.m == nil {
+		return false, "the approval could not be redeemed; nothing changed"
+	}
+	v := cs.decide(policy.Call{StoreErr: err})
 	return v.Allowed(), v.Reason
 }
 

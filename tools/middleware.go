@@ -35,6 +35,7 @@ type Middleware struct {
 	log      zerolog.Logger
 	vcenter  string
 	ttl      time.Duration
+	observe  Observer
 
 	ledger *ledger
 	ids    *requestIDs
@@ -64,7 +65,29 @@ type MiddlewareConfig struct {
 	// answer before its call is audited as unanswered; the approver's states
 	// live as long.
 	ApprovalTTL time.Duration
+	// Observer, if set, is told of every call recorded and every audit line
+	// that could not be written (metrics).
+	Observer Observer
 }
+
+// Observer is told of the outcome of every call the middleware records, and
+// of every audit line it could not write; package metrics implements it.
+// Its methods must be quick and safe for concurrent use.
+type Observer interface {
+	// Call is told of the call of every audit line: its tool as called (a
+	// name outside the catalogue, or a method, for refusals), its decision,
+	// and how long it took.
+	Call(tool, decision string, took time.Duration)
+	// AuditFailed is told of every audit line, begin or outcome, that could
+	// not be written.
+	AuditFailed()
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) Call(string, string, time.Duration) {}
+func (noObserver) AuditFailed()                       {}
 
 // NewMiddleware builds the pipeline.
 func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
@@ -76,12 +99,15 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 	}
 	m := &Middleware{
 		policy: cfg.Policy, audit: cfg.Audit, approver: cfg.Approver, identify: cfg.Identify,
-		scrub: cfg.Scrub, log: cfg.Log, vcenter: cfg.VCenter, ttl: cfg.ApprovalTTL,
+		scrub: cfg.Scrub, log: cfg.Log, vcenter: cfg.VCenter, ttl: cfg.ApprovalTTL, observe: cfg.Observer,
 		catalog: make(map[string]Tool, len(cfg.Catalog)),
 		ledger:  newLedger(), ids: newRequestIDs(),
 	}
 	for _, t := range cfg.Catalog {
 		m.catalog[t.Def.Name] = t
+	}
+	if m.observe == nil {
+		m.observe = noObserver{}
 	}
 	m.stopping, m.stop = context.WithCancel(context.Background())
 	return m, nil
@@ -226,8 +252,10 @@ func (m *Middleware) append(rec *audit.Record, begun *audit.Pending) {
 		err = m.audit.Append(rec)
 	}
 	if err != nil {
+		m.observe.AuditFailed()
 		m.log.Error().Err(err).Str("tool", rec.Tool).Str("request_id", rec.RequestID).Msg("audit line not written")
 	}
+	m.observe.Call(rec.Tool, rec.Decision, time.Duration(rec.DurationMS*float64(time.Millisecond)))
 }
 
 // flushExpired writes the lines of confirmations nobody answered in time.

@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
@@ -362,5 +365,54 @@ func TestScrubberIsNoOracle(t *testing.T) {
 	s.sim.InjectFault(vcentersim.Fault{Path: "/api/vcenter/vm", Count: 1, Status: 500, ErrorType: "ERROR", Message: "login failed for password " + password})
 	if msg := s.fails("list_vms", nil); strings.Contains(msg, password) || !strings.Contains(msg, redact.Mask) {
 		t.Errorf("vCenter's echo of the password: %s", msg)
+	}
+}
+
+// countingObserver records what the middleware tells an observer.
+type countingObserver struct {
+	mu           sync.Mutex
+	calls        map[string]int // "tool decision"
+	auditFailed  int
+	negativeTook bool
+}
+
+func (o *countingObserver) Call(tool, decision string, took time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls[tool+" "+decision]++
+	o.negativeTook = o.negativeTook || took < 0
+}
+
+func (o *countingObserver) AuditFailed() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.auditFailed++
+}
+
+// TestObserverSeesEveryAuditedCall: the observer is told of every call the
+// audit log records, with its decision, and of every audit line (begin or
+// outcome) that could not be written.
+func TestObserverSeesEveryAuditedCall(t *testing.T) {
+	obs := &countingObserver{calls: map[string]int{}}
+	broken := &failingWriter{}
+	s := newSession(t, withObserver(obs), withRole("read", ""), withRate(0.001, 4),
+		withAuditLog(func(*syncBuffer) *audit.Log { return audit.New(broken) }))
+	s.ok("list_vms", map[string]any{"limit": 1}, nil)
+	s.fails("power_on_vm", map[string]any{"vm_name": "web-04"})
+	s.fails("no_such_tool", nil)
+	broken.fail = true
+	s.ok("list_datacenters", nil, nil) // its line fails
+	s.fails("list_vms", map[string]any{"limit": 1})
+	want := map[string]int{
+		"list_vms allowed": 1, "power_on_vm denied_role": 1, "no_such_tool unknown_tool": 1,
+		"list_datacenters allowed": 1, "list_vms denied_rate": 1,
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if diff := cmp.Diff(want, obs.calls); diff != "" {
+		t.Errorf("calls observed (-want +got):\n%s", diff)
+	}
+	if obs.auditFailed != 2 || obs.negativeTook {
+		t.Errorf("audit failures observed: %d, want 2 (negative durations: %v)", obs.auditFailed, obs.negativeTook)
 	}
 }

@@ -135,6 +135,13 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
 
 	start := time.Now()
 	hr, err := c.http.Do(req)
+	if c.cfg.OnRequest != nil {
+		status := 0
+		if err == nil {
+			status = hr.StatusCode
+		}
+		c.cfg.OnRequest(r.method, status, time.Since(start))
+	}
 	if err != nil {
 		got.release() // read, then given up on (the deadline passed meanwhile)
 		if tlsErr := tlsFailure(r, c.host, err, prog.handshakeErr()); tlsErr != nil {

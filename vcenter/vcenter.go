@@ -76,6 +76,14 @@ type Config struct {
 	Parallelism int
 
 	Log zerolog.Logger
+
+	// OnRequest, if set, is told of every logical request sent to vCenter
+	// (its retries included): the method, vCenter's HTTP status (0 when no
+	// answer came) and how long it took. OnLogin, if set, is told of every
+	// login, vAPI or VI/JSON, with its error (nil when it succeeded). They
+	// feed metrics; they must be quick and safe for concurrent use.
+	OnRequest func(method string, status int, took time.Duration)
+	OnLogin   func(err error)
 }
 
 func (c *Config) setDefaults() {
@@ -163,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 		c.secrets = redact.New()
 	}
 	c.secrets.AddCredentials(cfg.User, cfg.Password)
-	c.sess = &session{login: c.vapiLogin, logout: c.vapiLogout}
+	c.sess = &session{login: c.observeLogin(c.vapiLogin), logout: c.vapiLogout}
 	c.names = newNameCache()
 	c.bodies = newBodyReader(cfg.MaxBodyBytes)
 	return c, nil
@@ -320,4 +328,16 @@ func pathOf(path string, q url.Values) string {
 		return path
 	}
 	return path + "?" + q.Encode()
+}
+
+// observeLogin tells OnLogin of each login's outcome.
+func (c *Client) observeLogin(login func(context.Context) (string, error)) func(context.Context) (string, error) {
+	if c.cfg.OnLogin == nil {
+		return login
+	}
+	return func(ctx context.Context) (string, error) {
+		tok, err := login(ctx)
+		c.cfg.OnLogin(err)
+		return tok, err
+	}
 }

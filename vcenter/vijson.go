@@ -394,7 +394,7 @@ func (c *Client) vimShared(ctx context.Context, st *vimState, r request) (*respo
 // newVIMSession returns a VI/JSON session of the client's own on st.
 func (c *Client) newVIMSession(st *vimState) *session {
 	return &session{
-		login:  func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) },
+		login:  c.observeLogin(func(ctx context.Context) (string, error) { return c.vimLogin(ctx, st) }),
 		logout: func(ctx context.Context, tok string) error { return c.vimLogout(ctx, st, tok) },
 	}
 }

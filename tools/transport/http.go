@@ -141,6 +141,16 @@ type HTTPConfig struct {
 	// every few seconds) and reports 503 while it fails. Nil: always ready.
 	// [VCenterProbe] builds one.
 	Ready func(ctx context.Context) error
+	// Store reports whether the shared state store (SERVER_STATE_URL)
+	// answers; /readyz asks it along with Ready and shows its state. Nil:
+	// there is no store.
+	Store func(ctx context.Context) error
+	// StoreOptional keeps /readyz at 200 while Store fails, because calls
+	// that do not need the store can still be served (reads with
+	// SERVER_STATE_FAIL_OPEN_READS, or everything but approvals without a
+	// rate limit). Otherwise a replica whose store is unreachable is not
+	// ready: every call it took would be refused.
+	StoreOptional bool
 	// SDKLog receives the go-sdk transport's own log; nil discards it.
 	SDKLog *slog.Logger
 	// Log receives this transport's diagnostics (never stdout).
@@ -184,6 +194,7 @@ type HTTPServer struct {
 	readyMu  sync.Mutex
 	readyAt  time.Time
 	readyErr error
+	storeErr error
 
 	draining    atomic.Bool
 	inflight    inflight
@@ -828,51 +839,84 @@ func remoteIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// serveReady reports vCenter's login state, probing at most every
-// readyCacheTTL; concurrent probes wait for one.
+// serveReady reports vCenter's login state and the shared state store's,
+// probing at most every readyCacheTTL; concurrent probes wait for one.
 func (h *HTTPServer) serveReady(w http.ResponseWriter) {
 	type vcState struct {
 		Host  string `json:"host"`
 		State string `json:"state"` // logged_in, login_refused, unavailable, unknown
 	}
+	type storeState struct {
+		State string `json:"state"` // up, down, unknown
+	}
 	out := struct {
-		Status  string  `json:"status"` // ready, not_ready, shutting_down
-		VCenter vcState `json:"vcenter"`
+		Status  string      `json:"status"` // ready, not_ready, shutting_down
+		VCenter vcState     `json:"vcenter"`
+		Store   *storeState `json:"state_store,omitempty"`
 	}{Status: "ready", VCenter: vcState{Host: h.cfg.VCenter, State: "unknown"}}
+	if h.cfg.Store != nil {
+		out.Store = &storeState{State: "unknown"}
+	}
 	if h.draining.Load() {
 		out.Status = "shutting_down"
 		writeJSON(w, http.StatusServiceUnavailable, out)
 		return
 	}
-	if h.cfg.Ready == nil {
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
 	h.readyMu.Lock()
 	if h.readyAt.IsZero() || time.Since(h.readyAt) >= readyCacheTTL {
 		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-		h.readyErr = h.cfg.Ready(ctx)
+		h.readyErr, h.storeErr = nil, nil
+		if h.cfg.Ready != nil {
+			h.readyErr = h.cfg.Ready(ctx)
+		}
+		if h.cfg.Store != nil {
+			h.storeErr = h.cfg.Store(ctx)
+		}
 		cancel()
 		h.readyAt = time.Now()
 		if h.readyErr != nil {
 			h.log.Warn().Err(h.readyErr).Str("vcenter", h.cfg.VCenter).Msg("not ready")
 		}
+		if h.storeErr != nil {
+			h.log.Warn().Err(h.storeErr).Bool("store_optional", h.cfg.StoreOptional).Msg("shared state store unreachable")
+		}
 	}
-	err := h.readyErr
+	err, serr := h.readyErr, h.storeErr
 	h.readyMu.Unlock()
+	ready := true
+	if out.Store != nil {
+		out.Store.State = "up"
+		if serr != nil {
+			out.Store.State = "down"
+			ready = h.cfg.StoreOptional
+		}
+	}
 	switch {
+	case h.cfg.Ready == nil:
 	case err == nil:
 		out.VCenter.State = "logged_in"
+	case errors.Is(err, vcenter.ErrInvalidLogin) || errors.Is(err, vcenter.ErrUnauthenticated):
+		out.VCenter.State, ready = "login_refused", false
+	default:
+		out.VCenter.State, ready = "unavailable", false
+	}
+	if ready {
 		writeJSON(w, http.StatusOK, out)
 		return
-	case errors.Is(err, vcenter.ErrInvalidLogin) || errors.Is(err, vcenter.ErrUnauthenticated):
-		out.VCenter.State = "login_refused"
-	default:
-		out.VCenter.State = "unavailable"
 	}
-	// The reason stays in the server's log: /readyz needs no token.
+	// The reasons stay in the server's log: /readyz needs no token.
 	out.Status = "not_ready"
 	writeJSON(w, http.StatusServiceUnavailable, out)
+}
+
+// Sessions is the number of live MCP sessions (metrics); on a stateless
+// server, the requests being served.
+func (h *HTTPServer) Sessions() int {
+	n := 0
+	for range h.srv.Sessions() {
+		n++
+	}
+	return n
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -750,6 +750,44 @@ func TestHTTPHealth(t *testing.T) {
 	}
 }
 
+// TestHTTPReadyzReportsTheStore: /readyz shows the shared state store's
+// state; a store that is down makes the replica not ready unless calls can
+// be served without it (StoreOptional).
+func TestHTTPReadyzReportsTheStore(t *testing.T) {
+	down := func(context.Context) error { return errors.New("dial tcp 10.0.0.9:6379: connection refused") }
+	up := func(context.Context) error { return nil }
+	for _, tt := range []struct {
+		name       string
+		store      func(context.Context) error
+		optional   bool
+		wantStatus int
+		wantState  any // nil: no state_store member
+	}{
+		{"no store", nil, false, 200, nil},
+		{"store up", up, false, 200, "up"},
+		{"store down", down, false, 503, "down"},
+		{"store down, reads fail open", down, true, 200, "down"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReplica(t, withHTTPConfig(func(c *HTTPConfig) { c.Store, c.StoreOptional = tt.store, tt.optional }))
+			status, _, body := r.raw("GET", "/readyz", nil, "")
+			var m map[string]any
+			if err := json.Unmarshal([]byte(body), &m); err != nil {
+				t.Fatal(err)
+			}
+			st, _ := m["state_store"].(map[string]any)
+			var state any
+			if st != nil {
+				state = st["state"]
+			}
+			vc, _ := m["vcenter"].(map[string]any)
+			if status != tt.wantStatus || state != tt.wantState || vc["state"] != "logged_in" || strings.Contains(body, "10.0.0.9") {
+				t.Errorf("/readyz: %d %s; want %d with state_store %v", status, body, tt.wantStatus, tt.wantState)
+			}
+		})
+	}
+}
+
 // lineSignal is a log writer that tells the test when a line with a given
 // text lands.
 type lineSignal struct {
