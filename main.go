@@ -16,8 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -56,12 +54,10 @@ func main() {
 	// Before anything else: the secrets must leave the process's initial
 	// environment, which /proc/PID/environ shows for the process's life
 	// (config/secrets.go). On Unix this re-executes the binary once.
-	environ, shedErr := config.ShedSecrets(os.Environ())
-	if shedErr != nil && !errors.Is(shedErr, config.ErrSecretsVisible) {
-		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: %v\n", shedErr)
+	environ, err := config.ShedSecretsOrWarn(os.Environ(), os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: %v\n", err)
 		os.Exit(exitUsage)
-	} else if shedErr != nil && runtime.GOOS != "windows" { // on Windows the normal case, documented in the README
-		fmt.Fprintf(os.Stderr, "vsphere-mcp-pro: WARNING: %v\n", shedErr)
 	}
 	// A closed stderr or stdout makes writes fail with EPIPE instead of
 	// killing the process before it logs out of vCenter.
@@ -84,7 +80,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprint(stdout, config.Usage)
 		return exitOK
 	case "version":
-		fmt.Fprintln(stdout, versionLine())
+		fmt.Fprintln(stdout, config.VersionLine(version, commit, date))
 		return exitOK
 	case "audit": // verify [--key FILE] LOG...: needs no other configuration
 		rep, err := audit.VerifyPaths(cfg.Args[1:], cfg.KeyFile)
@@ -108,7 +104,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if a != nil {
 		defer a.close()
 	}
-	if all := append(asProblems(problems), wireProblems...); len(all) > 0 {
+	if all := append(config.ProblemsOf(problems), wireProblems...); len(all) > 0 {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: configuration:\n  - %s\n", strings.Join(all, "\n  - "))
 		return exitUsage
 	}
@@ -119,7 +115,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		failed, err := cli.Run(ctx, cfg.Name, cfg.Args, stdout)
 		return exitCode(stderr, err, failed)
 	case cfg.HTTP:
-		return exitCode(stderr, a.serveHTTP(ctx), false)
+		return exitCode(stderr, a.metrics.ServeBeside(ctx, cfg.MetricsAddr, log, a.http.ListenAndServe), false)
 	}
 	log.Info().Str("version", version).Str("vcenter", a.pool.Default()).Str("role", a.ident.Role).Msg("serving MCP on stdio")
 	// Our transport, not the SDK's: a bad line is answered and audited
@@ -143,17 +139,15 @@ type app struct {
 	http     *transport.HTTPServer
 	store    *state.Store     // SERVER_STATE_URL with serve --http; nil otherwise
 	metrics  *metrics.Metrics // SERVER_METRICS_ADDR with serve --http; nil otherwise
-	metAddr  string
 }
 
-// wire builds everything from the configuration — the vCenter pool (or the
-// simulator), the audit log, the policy and identity, the middleware and the
-// MCP server, and for serve --http its HTTP front — for every subcommand. It
-// goes as far as it can and returns every problem found; the app it returns
-// holds what was built, to be closed.
+// wire builds everything, for every subcommand: the vCenter pool (or the
+// simulator), audit log, policy, identity, middleware and MCP server, and for
+// serve --http its HTTP front, metrics and shared store. It goes as far as it
+// can and returns every problem found, and what it built, to be closed.
 func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, problems config.Problems) {
 	a := &app{log: log}
-	fail := func(err error) { problems = append(problems, asProblems(err)...) }
+	fail := func(err error) { problems = append(problems, config.ProblemsOf(err)...) }
 	// Security: one scrubber for the process; the vCenter pool adds the
 	// credentials and session tokens; results, logs and audit lines use it.
 	scrub := redact.New(string(cfg.Token))
@@ -162,8 +156,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	// serve --http only: the stdio server creates no metrics and no Redis
 	// client (config warns that the variables are ignored).
 	if cfg.HTTP && cfg.MetricsAddr != "" {
-		a.metrics = metrics.New(metrics.Options{Version: version, Store: cfg.StateURL != "", Decisions: decisions()})
-		a.metAddr = cfg.MetricsAddr
+		a.metrics = metrics.New(metrics.Options{Version: version, Store: cfg.StateURL != "", Decisions: policy.DecisionNames()})
 		vcfg.OnRequest, vcfg.OnLogin = a.metrics.VCenterRequest, a.metrics.VCenterLogin
 	}
 	if cfg.Simulate {
@@ -173,9 +166,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		cfg.AllowedHosts = nil
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: --simulate: using an embedded simulated vCenter 8 at %s (no real vCenter is contacted)\n", a.sim.Host())
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
-	}
+	warn(stderr, cfg.Warnings)
 	var err error
 	if a.pool, err = vcenter.NewPool(vcfg, cfg.AllowedHosts); err != nil {
 		fail(err)
@@ -186,19 +177,11 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	fail(err)
 	key, err := policy.LoadApprovalKey(cfg.ApprovalKeyFile)
 	fail(err)
-	popts := cfg.PolicyOptions()
-	var nonces policy.Nonces // nil: this process's memory
-	if cfg.HTTP && cfg.StateURL != "" && !cfg.Invalid["SERVER_STATE_URL"] {
-		// Security: the Redis password joins the process's secrets.
-		scrub.Add(string(cfg.StatePassword))
-		a.store, err = state.Open(cfg.StateConfig(popts.Rate, log, a.storeFailed))
-		fail(err)
-		if a.store != nil {
-			nonces, popts.Buckets, popts.FailOpenReads = a.store, a.store, cfg.StateFailOpenReads
-			fmt.Fprintf(stderr, "vsphere-mcp-pro: shared state (approvals, rate limits) in Redis at %s\n", a.store.Addr())
-		}
+	a.store, err = cfg.State(log, scrub, a.metrics.StoreFailed)
+	if fail(err); a.store != nil {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: shared state (approvals, rate limits) in Redis at %s\n", a.store.Addr())
 	}
-	approver, err := policy.NewSharedApprover(key, config.Seconds(cfg.ApprovalTTLS), nonces)
+	approver, err := policy.NewSharedApprover(key, config.Seconds(cfg.ApprovalTTLS), a.store.Nonces())
 	fail(err)
 
 	deps := tools.Deps{
@@ -208,20 +191,17 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		Approver: approver, Version: version, Log: log, ProgressEvery: 250 * time.Millisecond,
 	}
 	catalog := tools.All(deps)
+	a.metrics.SetTools(tools.Names(catalog))
 	var warnings []string
-	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(popts))
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "vsphere-mcp-pro: warning: %s\n", w)
-	}
+	a.pol, warnings, err = policy.New(cfg.Policy, tools.Policies(catalog), tools.ToolsetOptions(cfg.PolicyOptions(a.store)))
+	warn(stderr, warnings)
 	if fail(err); a.pol == nil || a.audit == nil || approver == nil {
 		return a, problems
 	}
 	identify := transport.HTTPIdentity(a.pol)
 	if !cfg.HTTP {
 		a.ident, a.identErr = a.pol.Resolve(string(cfg.Token))
-		// A token or token map already reported would only be reported
-		// again, as unknown.
-		if a.identErr != nil && !cfg.Invalid["VSPHERE_MCP_TOKEN"] && !cfg.Invalid["TOKENS_TO_ROLES"] && !cfg.Invalid["POLICY_FILE"] {
+		if a.identErr != nil && !cfg.Invalid["VSPHERE_MCP_TOKEN"] && !cfg.Invalid["TOKENS_TO_ROLES"] && !cfg.Invalid["POLICY_FILE"] { // not again, as unknown
 			fail(fmt.Errorf("VSPHERE_MCP_TOKEN: %w", a.identErr))
 		}
 		identify = tools.LaunchIdentity(a.ident)
@@ -229,7 +209,7 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 	a.mw, err = tools.NewMiddleware(tools.MiddlewareConfig{
 		Policy: a.pol, Audit: a.audit, Approver: approver, Catalog: catalog, Identify: identify,
 		Scrub: scrub, Log: log, VCenter: a.pool.Default(), ApprovalTTL: config.Seconds(cfg.ApprovalTTLS),
-		Observer: a.observer(catalog),
+		Observer: a.observer(),
 	})
 	if fail(err); err != nil {
 		return a, problems
@@ -241,98 +221,38 @@ func wire(cfg config.Config, log zerolog.Logger, stderr io.Writer) (_ *app, prob
 		hc := transport.HTTPConfigOf(cfg.Env)
 		hc.Ready, hc.SDKLog, hc.Log, hc.VCenter = transport.VCenterProbe(deps.VCenter), sdkLog, log, a.pool.Default()
 		if a.store != nil {
-			// Without the store, reads that may fail open, and every call
-			// when nothing is rate-limited, can still be served.
-			hc.Store, hc.StoreOptional = a.store.Ping, cfg.StateFailOpenReads || !cfg.RateLimit
+			hc.Store = a.store.Ping
 		}
 		a.http, warnings, err = transport.NewHTTPServer(a.server, a.mw, a.pol, hc)
-		fail(err)
-		if a.http != nil && a.metrics != nil {
+		if fail(err); a.http != nil {
 			a.metrics.Sessions(a.http.Sessions)
 		}
-		for _, w := range warnings {
-			fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
-		}
+		warn(stderr, warnings)
 	}
 	return a, problems
 }
 
-// observer is what the middleware tells of calls: the metrics, which learn
-// the catalogue's names here; nil without metrics.
-func (a *app) observer(catalog []tools.Tool) tools.Observer {
-	if a.metrics == nil {
-		return nil
-	}
-	names := make([]string, len(catalog))
-	for i, t := range catalog {
-		names[i] = t.Def.Name
-	}
-	a.metrics.SetTools(names)
-	return a.metrics
-}
-
-// storeFailed counts a failed store operation in the metrics, if any.
-func (a *app) storeFailed(op string) {
-	if a.metrics != nil {
-		a.metrics.StoreFailed(op)
-	}
-}
-
-// serveHTTP runs serve --http: the MCP endpoint and, with
-// SERVER_METRICS_ADDR, the metrics listener, until ctx ends.
-func (a *app) serveHTTP(ctx context.Context) error {
-	if a.metrics == nil {
-		return a.http.ListenAndServe(ctx)
-	}
-	mctx, stop := context.WithCancel(ctx)
-	defer stop()
-	merr := make(chan error, 1)
-	go func() { merr <- a.metrics.ListenAndServe(mctx, a.metAddr, a.log) }()
-	herr := make(chan error, 1)
-	go func() { herr <- a.http.ListenAndServe(mctx) }()
-	select {
-	case err := <-herr:
-		stop()
-		return errors.Join(err, <-merr)
-	case err := <-merr:
-		// The metrics listener could not start or failed: stop serving
-		// rather than run unobserved without saying so.
-		stop()
-		return errors.Join(err, <-herr)
-	}
-}
-
-// decisions is policy's decision vocabulary, for the metrics' labels.
-func decisions() []string {
-	var out []string
-	for _, d := range policy.Decisions() {
-		out = append(out, string(d))
-	}
-	return out
-}
-
 // close logs out of vCenter, writes what the middleware still holds and
-// closes the audit log; it is safe on a partly built app.
+// closes the audit log; every Close is safe on nil, so a partly built app
+// closes what it has.
 func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if a.mw != nil {
-		a.mw.Close()
+	a.mw.Close()
+	_ = a.store.Close()
+	if err := a.pool.Close(ctx); err != nil {
+		a.log.Warn().Err(err).Msg("logout")
 	}
-	if a.store != nil {
-		_ = a.store.Close()
+	_ = a.audit.Close()
+	a.sim.Close()
+}
+
+// observer is what the middleware tells of calls: the metrics, or none.
+func (a *app) observer() tools.Observer {
+	if a.metrics == nil {
+		return nil // not a typed nil in the interface
 	}
-	if a.pool != nil {
-		if err := a.pool.Close(ctx); err != nil {
-			a.log.Warn().Err(err).Msg("logout")
-		}
-	}
-	if a.audit != nil {
-		_ = a.audit.Close()
-	}
-	if a.sim != nil {
-		a.sim.Close()
-	}
+	return a.metrics
 }
 
 // runDoctor runs `doctor`: every check, one line each, non-zero exit on any
@@ -342,27 +262,13 @@ func runDoctor(ctx context.Context, cfg config.Config, problems error, stdout, s
 	cfg.AuditLogPath = "" // doctor checks the audit sink itself and makes no call
 	a, wireProblems := wire(cfg, zerolog.Nop(), io.Discard)
 	defer a.close()
-	s := doctor.Setup{Set: cfg.Set, Simulated: cfg.Simulate, AuditPath: auditPath}
-	if all := append(asProblems(problems), wireProblems...); len(all) > 0 {
-		s.ConfigErr = config.Problems(all)
+	s := doctor.Setup{Set: cfg.Set, Simulated: cfg.Simulate, AuditPath: auditPath, VCenter: a.vcfg, // no Host: no pool
+		Policy: a.pol, Identity: a.ident, IdentityErr: a.identErr}
+	if all := append(config.ProblemsOf(problems), wireProblems...); len(all) > 0 {
+		s.ConfigErr = all
 	}
-	s.VCenter = a.vcfg // Host empty when the pool could not be built
-	if a.pol != nil {
-		s.Access = func() (policy.Access, error) {
-			if a.identErr != nil {
-				return policy.Access{}, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", a.identErr)
-			}
-			return a.pol.Describe(a.ident), nil
-		}
-	}
-	fmt.Fprintf(stdout, "%s\n", versionLine())
+	fmt.Fprintf(stdout, "%s\n", config.VersionLine(version, commit, date))
 	return exitCode(stderr, nil, !doctor.Print(stdout, doctor.Run(ctx, s)))
-}
-
-// versionLine is what `version` and `--version` print (see config.DescribeBuild).
-func versionLine() string {
-	bi, _ := debug.ReadBuildInfo()
-	return config.DescribeBuild(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
 // exitCode prints err and maps the outcome to an exit code: 2 for a usage
@@ -381,10 +287,9 @@ func exitCode(stderr io.Writer, err error, failed bool) int {
 	return exitOK
 }
 
-// asProblems splits an error into its problems, one per line.
-func asProblems(err error) []string {
-	if err == nil {
-		return nil
+// warn prints what works but deserves the operator's eye.
+func warn(stderr io.Writer, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %s\n", w)
 	}
-	return strings.Split(err.Error(), "\n")
 }

@@ -554,6 +554,9 @@ func (l *Log) Err() error {
 // Close closes the file opened by [Open]; a Log from [New] leaves its writer
 // open. Later writes fail with [ErrClosed]. Calling Close twice is safe.
 func (l *Log) Close() error {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

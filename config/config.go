@@ -153,6 +153,14 @@ type Problems []string
 
 func (p Problems) Error() string { return strings.Join(p, "\n") }
 
+// ProblemsOf splits an error into its problems, one per line; none for nil.
+func ProblemsOf(err error) Problems {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
 // Load parses the command line and the environment (environ, as
 // os.Environ) and checks every value. It returns the configuration and every
 // problem found; a value with a problem is replaced by its default, so that
@@ -433,13 +441,18 @@ func (c Config) AuditLog(stderr io.Writer, scrub *redact.Scrubber) (*audit.Log, 
 }
 
 // PolicyOptions are the policy's switches: READ_ONLY, AUTH_ENFORCE, the
-// toolset selection and the rate limit.
-func (c Config) PolicyOptions() policy.Options {
-	return policy.Options{
+// toolset selection and the rate limit, the buckets of the shared store when
+// there is one (nil: this process's memory).
+func (c Config) PolicyOptions(store *state.Store) policy.Options {
+	o := policy.Options{
 		ReadOnly: c.ReadOnly, AuthEnforce: c.AuthEnforce,
 		Toolsets: c.Toolsets, Tools: c.Tools, ExcludeTools: c.ExcludeTools,
 		Rate: policy.Rate{Enabled: c.RateLimit, RPS: c.RateRPS, Burst: c.RateBurst},
 	}
+	if store != nil { // never a typed nil in the interface
+		o.Buckets, o.FailOpenReads = store, c.StateFailOpenReads
+	}
+	return o
 }
 
 // StateConfig is the shared state store's configuration (SERVER_STATE_*),
@@ -450,6 +463,19 @@ func (c Config) StateConfig(rate policy.Rate, log zerolog.Logger, failed func(op
 		DialTimeout: Seconds(c.StateDialTimeoutS), ReadTimeout: Seconds(c.StateReadTimeoutS), WriteTimeout: Seconds(c.StateWriteTimeoutS),
 		Rate: rate, Failed: failed, Log: log,
 	}
+}
+
+// State opens the shared state store of serve --http (SERVER_STATE_URL),
+// adding its password to the process's secrets; nil, and no client at all,
+// for any other command or without the variable. failed counts the store's
+// failed operations.
+func (c Config) State(log zerolog.Logger, scrub *redact.Scrubber, failed func(op string)) (*state.Store, error) {
+	if !c.HTTP || c.StateURL == "" || c.Invalid["SERVER_STATE_URL"] {
+		return nil, nil
+	}
+	// Security: the Redis password joins the process's secrets.
+	scrub.Add(string(c.StatePassword))
+	return state.Open(c.StateConfig(c.PolicyOptions(nil).Rate, log, failed))
 }
 
 // VCenter is the vCenter client's configuration.

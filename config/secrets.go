@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,4 +141,18 @@ func lookup(environ []string, name string) (string, bool) {
 
 func without(environ []string, name string) []string {
 	return slices.DeleteFunc(slices.Clone(environ), func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
+}
+
+// ShedSecretsOrWarn is [ShedSecrets] for main: where the secrets cannot leave
+// the initial environment it warns on stderr (except on Windows, where that
+// is the documented normal case) and goes on; any other error is fatal.
+func ShedSecretsOrWarn(environ []string, stderr io.Writer) ([]string, error) {
+	environ, err := ShedSecrets(environ)
+	if errors.Is(err, ErrSecretsVisible) {
+		if runtime.GOOS != "windows" {
+			fmt.Fprintf(stderr, "vsphere-mcp-pro: WARNING: %v\n", err)
+		}
+		return environ, nil
+	}
+	return environ, err
 }

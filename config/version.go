@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strings"
 )
@@ -67,4 +68,11 @@ func DescribeBuild(version, commit, date string, bi *debug.BuildInfo, goVersion,
 		s += " built " + d
 	}
 	return s
+}
+
+// VersionLine is what `version` and `--version` print: [DescribeBuild] with
+// this binary's build information and platform.
+func VersionLine(version, commit, date string) string {
+	bi, _ := debug.ReadBuildInfo()
+	return DescribeBuild(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }

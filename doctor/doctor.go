@@ -47,8 +47,15 @@ type Setup struct {
 	VCenter vcenter.Config
 	// Simulated marks a run against the embedded simulator.
 	Simulated bool
-	// Access resolves the launch token's role and tools.
+	// Access resolves the launch token's role and tools; when nil, Policy
+	// and Identity (or IdentityErr) answer it.
 	Access func() (policy.Access, error)
+	// Policy is the server's policy, and Identity what the launch token
+	// resolved to in it, or IdentityErr why it did not; nil Policy: the
+	// configuration did not get that far.
+	Policy      *policy.Policy
+	Identity    policy.Identity
+	IdentityErr error
 	// AuditPath is AUDIT_LOG_PATH; "" means stderr.
 	AuditPath string
 	// Timeout bounds each network check (default 10s).
@@ -298,6 +305,14 @@ func checkVIJSON(ctx context.Context, c *vcenter.Client) Result {
 
 func checkRole(s Setup) Result {
 	r := Result{Name: "role"}
+	if s.Access == nil && s.Policy != nil {
+		s.Access = func() (policy.Access, error) {
+			if s.IdentityErr != nil {
+				return policy.Access{}, fmt.Errorf("VSPHERE_MCP_TOKEN: %w", s.IdentityErr)
+			}
+			return s.Policy.Describe(s.Identity), nil
+		}
+	}
 	if s.Access == nil {
 		r.Detail, r.Fix = "policy not loaded (configuration error)", "fix the configuration first"
 		return r

@@ -38,6 +38,9 @@ import (
 // Path is where [Metrics.Handler] answers.
 const Path = "/metrics"
 
+// A nil *Metrics records nothing: every recording method may be called on it,
+// so that a server without metrics needs no checks at the call sites.
+
 // Label values for what is outside the closed sets.
 const (
 	unknownTool     = "unknown"
@@ -145,6 +148,9 @@ func New(opts Options) *Metrics {
 // SetTools sets the catalogue's tool names (when they were not known at
 // [New]); call it before the first call is counted.
 func (m *Metrics) SetTools(names []string) {
+	if m == nil {
+		return
+	}
 	for _, t := range names {
 		m.tools[t] = true
 	}
@@ -152,6 +158,9 @@ func (m *Metrics) SetTools(names []string) {
 
 // Call counts a tool call and its duration (tools.Observer).
 func (m *Metrics) Call(tool, decision string, took time.Duration) {
+	if m == nil {
+		return
+	}
 	if !m.tools[tool] {
 		tool = unknownTool
 	}
@@ -164,10 +173,18 @@ func (m *Metrics) Call(tool, decision string, took time.Duration) {
 
 // AuditFailed counts an audit line that could not be written
 // (tools.Observer).
-func (m *Metrics) AuditFailed() { m.auditFailed.Inc() }
+func (m *Metrics) AuditFailed() {
+	if m == nil {
+		return
+	}
+	m.auditFailed.Inc()
+}
 
 // VCenterRequest counts a request to vCenter (vcenter.Config.OnRequest).
 func (m *Metrics) VCenterRequest(method string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
 	switch method {
 	case http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodHead, http.MethodOptions:
 	default:
@@ -183,6 +200,9 @@ func (m *Metrics) VCenterRequest(method string, status int, took time.Duration) 
 
 // VCenterLogin counts a vCenter login (vcenter.Config.OnLogin).
 func (m *Metrics) VCenterLogin(err error) {
+	if m == nil {
+		return
+	}
 	result := "ok"
 	if err != nil {
 		result = "failed"
@@ -193,6 +213,9 @@ func (m *Metrics) VCenterLogin(err error) {
 // StoreFailed counts a failed operation of the shared state store
 // (state.Config.Failed).
 func (m *Metrics) StoreFailed(op string) {
+	if m == nil {
+		return
+	}
 	if !slices.Contains(storeOps, op) {
 		op = storeOpsUnknown
 	}
@@ -202,6 +225,9 @@ func (m *Metrics) StoreFailed(op string) {
 // Sessions reports live MCP sessions through count, asked at every scrape
 // (vsphere_mcp_sessions_active). Call it once.
 func (m *Metrics) Sessions(count func() int) {
+	if m == nil {
+		return
+	}
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "vsphere_mcp_sessions_active",
 		Help: "Live MCP sessions of this process (stateless servers: requests being served).",
@@ -257,4 +283,27 @@ func (m *Metrics) ListenAndServe(ctx context.Context, addr string, log zerolog.L
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
+}
+
+// ServeBeside runs serve (the MCP endpoint) and, when m is not nil, the
+// metrics listener on addr beside it, until ctx ends or either fails. When
+// the metrics listener cannot start or fails, serving stops too, rather than
+// run unobserved without saying so.
+func (m *Metrics) ServeBeside(ctx context.Context, addr string, log zerolog.Logger, serve func(context.Context) error) error {
+	if m == nil {
+		return serve(ctx)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	merr, serr := make(chan error, 1), make(chan error, 1)
+	go func() { merr <- m.ListenAndServe(ctx, addr, log) }()
+	go func() { serr <- serve(ctx) }()
+	select {
+	case err := <-serr:
+		stop()
+		return errors.Join(err, <-merr)
+	case err := <-merr:
+		stop()
+		return errors.Join(err, <-serr)
+	}
 }

@@ -67,6 +67,16 @@ func Decisions() []Decision {
 		UnknownTool, DeniedToolset, DeniedReadOnly, DeniedAudit, InvalidArgs, NeedsConfirmation, DryRun, DeniedState}
 }
 
+// DecisionNames lists every [Decision] value as the string the audit log
+// records.
+func DecisionNames() []string {
+	var out []string
+	for _, d := range Decisions() {
+		out = append(out, string(d))
+	}
+	return out
+}
+
 // Confirmation is where a call that may need confirmation stands.
 type Confirmation int
 

@@ -189,6 +189,15 @@ func Open(cfg Config) (*Store, error) {
 // Addr is what the store connects to, host:port/db, without credentials.
 func (s *Store) Addr() string { return s.addr }
 
+// Nonces is the store as policy's record of redeemed approvals; nil (this
+// process's memory) for a nil Store, never a typed nil.
+func (s *Store) Nonces() policy.Nonces {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
 // Take takes one token from the bucket of key ([policy.Buckets]). The bucket
 // is a GCRA in one Lua script run atomically by Redis on Redis's own clock
 // (redis_rate; EVALSHA, loading the script when Redis answers NOSCRIPT), so
@@ -282,7 +291,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the connections; later operations fail.
-func (s *Store) Close() error { return s.rdb.Close() }
+func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
+	return s.rdb.Close()
+}
 
 // libraryLog installs go-redis's logger, which is one per process: its pool
 // reports failed dials, which the store's transitions already say, so they go

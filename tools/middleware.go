@@ -329,6 +329,9 @@ func (m *Middleware) Cancel() { m.stop() }
 // Close writes the lines of confirmations still waiting for an answer. Call
 // it when the server stops; calling it twice is safe.
 func (m *Middleware) Close() {
+	if m == nil {
+		return
+	}
 	for _, w := range m.ledger.expired(time.Now().Add(100 * 365 * 24 * time.Hour)) {
 		m.writeUnanswered(w)
 	}

@@ -312,6 +312,15 @@ func hostnameArg(def *mcp.Tool, hosts []string) {
 	}
 }
 
+// Names returns the catalogue's tool names, in catalogue order.
+func Names(catalog []Tool) []string {
+	out := make([]string, len(catalog))
+	for i, t := range catalog {
+		out[i] = t.Def.Name
+	}
+	return out
+}
+
 // Policies describes the catalogue to the policy package.
 func Policies(catalog []Tool) []policy.Tool {
 	out := make([]policy.Tool, len(catalog))

@@ -107,6 +107,9 @@ func (p *Pool) Get(hostname string) (*Client, error) {
 
 // Close logs out of every host's sessions. It is safe to call twice.
 func (p *Pool) Close(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
 	p.mu.Lock()
 	p.closed = true
 	clients := p.clients

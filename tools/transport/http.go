@@ -163,7 +163,10 @@ type HTTPConfig struct {
 // Ready, the logs and the vCenter host.
 func HTTPConfigOf(e config.Env) HTTPConfig {
 	return HTTPConfig{
-		Host: e.ServerHost, Port: e.ServerPort, Path: e.MCPPath, TLSCert: e.TLSCert, TLSKey: e.TLSKey,
+		// Without the shared store, reads that may fail open, and every call
+		// when nothing is rate-limited, can still be served.
+		StoreOptional: e.StateFailOpenReads || !e.RateLimit,
+		Host:          e.ServerHost, Port: e.ServerPort, Path: e.MCPPath, TLSCert: e.TLSCert, TLSKey: e.TLSKey,
 		AllowedOrigins: e.AllowedOrigins, AllowedHosts: e.HTTPHosts, Stateless: e.Stateless,
 		MaxBodyBytes: int64(e.MaxBodyBytes), ReadTimeout: config.Seconds(e.ReadTimeoutS),
 		WriteTimeout: config.Seconds(e.WriteTimeoutS), ShutdownTimeout: config.Seconds(e.ShutdownTimeout),

@@ -277,6 +277,9 @@ func (s *Server) Start() {
 // finish and closes the idle connections of [Server.Client]. Calling it twice,
 // or on a server never started, is safe.
 func (s *Server) Close() {
+	if s == nil {
+		return
+	}
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		if s.httpSrv != nil {
