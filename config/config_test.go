@@ -285,7 +285,7 @@ func TestSharedStateSettings(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{"password in the URL", []string{"SERVER_STATE_URL=redis://:" + secret + "@redis:6379/0"}, "SERVER_STATE_URL: redis://:xxxxx@redis:6379/0 holds a password"},
+		{"password in the URL", []string{"SERVER_STATE_URL=redis://:" + secret + "@redis:6379/0"}, "SERVER_STATE_URL: the URL holds a password"},
 		{"unparsable URL with a password", []string{"SERVER_STATE_URL=redis://u:" + secret + "@redis:port/0"}, "SERVER_STATE_URL: not a URL"},
 		{"wrong scheme", []string{"SERVER_STATE_URL=http://redis"}, `SERVER_STATE_URL: scheme "http"`},
 		{"missing password file", []string{"SERVER_STATE_URL=redis://redis", "SERVER_STATE_PASSWORD_FILE=" + filepath.Join(dir, "nope")}, "SERVER_STATE_PASSWORD_FILE=" + filepath.Join(dir, "nope") + ": no such file"},

@@ -106,7 +106,9 @@ func CheckURL(raw string) (string, error) {
 		return "", fmt.Errorf("scheme %q: give redis://host:6379/0, or rediss:// for TLS", u.Scheme)
 	}
 	if _, ok := u.User.Password(); ok {
-		return "", fmt.Errorf("%s holds a password: put it in the file named by SERVER_STATE_PASSWORD_FILE and remove it from the URL", u.Redacted())
+		// Security: nothing of this URL is quoted; even its escaped
+		// fragment may spell the password ("#\x00…" is "%00…").
+		return "", errors.New("the URL holds a password: put it in the file named by SERVER_STATE_PASSWORD_FILE and remove it from the URL")
 	}
 	if u.Hostname() == "" {
 		return "", errors.New("no host: give redis://host:6379/0")
