@@ -590,10 +590,12 @@ func stageBundle(t *testing.T, dir string) bundleManifest {
 		writeExecutable(t, filepath.Join(dir, filepath.FromSlash(target)), launcher)
 		target = "server/linux/" + runtime.GOARCH + "/vsphere-mcp-pro"
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.FromSlash(target)), ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// The binary the other tests built (once per run), as releases build it.
+	bin, err := os.ReadFile(builtBinary(t))
+	if err != nil {
+		t.Fatal(err)
 	}
+	writeExecutable(t, filepath.Join(dir, filepath.FromSlash(target)), bin)
 	return m
 }
 

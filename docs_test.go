@@ -285,14 +285,8 @@ func TestClientGuides(t *testing.T) {
 // configuration of every guide (the command replaced by the binary built
 // here, exactly its args and env) and lists the tools, as the client would.
 func TestClientGuideFirstRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	guides := snippets(t, guideFiles(t)...)
-	bin := filepath.Join(t.TempDir(), "vsphere-mcp-pro")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	var all []string
 	for _, tool := range tools.All(tools.Deps{}) {
 		all = append(all, tool.Def.Name)
