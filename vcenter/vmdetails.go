@@ -151,14 +151,28 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 		place    placeRead
 		d        VMDetails
 	)
+	// The calling goroutine sends the last read itself: one goroutine
+	// fewer to start (and grow the stack of) per call.
+	var reads []func()
 	if info.PowerState == PoweredOn {
 		// Optional: vCenter answers 503 whenever Tools is not running.
-		wg.Go(func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) })
+		reads = append(reads, func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) })
 	}
 	if withTags {
-		wg.Go(func() { d.Tags, d.TagsErr = c.ObjectTags(ctx, EntityRef{Kind: KindVM, ID: vm}) })
+		reads = append(reads, func() { d.Tags, d.TagsErr = c.ObjectTags(ctx, EntityRef{Kind: KindVM, ID: vm}) })
 	}
-	wg.Go(func() { place = c.placement(ctx, vm) })
+	if r, _, ok := c.places.cached(vm, c.now()); ok {
+		place = r
+	} else {
+		reads = append(reads, func() { place = c.placement(ctx, vm) })
+	}
+	for i, read := range reads {
+		if i == len(reads)-1 {
+			read()
+		} else {
+			wg.Go(read)
+		}
+	}
 	d.ID = vm
 	d.Name = sanitize(info.Name, maxNameLen)
 	d.PowerState = PowerState(sanitize(string(info.PowerState), 32))
