@@ -25,6 +25,10 @@ import (
 //     of which vCenter tells nothing without a property collector.
 //
 // Only complete reads are kept: a failed read is tried again by the next call.
+// An entry also says that the VM existed when it was read, and its power
+// state then: GetVM sends the optional reads of such a VM with the VM read
+// (a VM deleted elsewhere within placementTTL then costs those reads too;
+// one this client deleted is forgotten with the DELETE).
 type placeCache struct {
 	mu      sync.Mutex // guards gen and entries
 	gen     uint64     // counts invalidations; a fill started before one is not kept
@@ -36,12 +40,17 @@ type placeEntry struct {
 	host   *moRef // runtime.host; nil when unset
 	parent *moRef // parent; nil for a VM in a vApp (it has parentVApp instead)
 	at     time.Time
+	// power is the power state of the VM's last read (notePower): whether
+	// its guest identity is worth asking for with the VM read.
+	power PowerState
 }
 
-// placeRead is the answer of the two reads, with their errors.
+// placeRead is the answer of the two reads, with their errors, and the
+// power state last seen.
 type placeRead struct {
 	host, parent       *moRef
 	hostErr, parentErr error
+	power              PowerState
 }
 
 const (
@@ -64,22 +73,39 @@ func (pc *placeCache) invalidate() {
 	pc.mu.Unlock()
 }
 
-// cached returns the VM's placement when fresh at now, and the generation.
-func (pc *placeCache) cached(vm string, now time.Time) (placeRead, uint64, bool) {
+// cached returns the VM's placement when fresh at now.
+func (pc *placeCache) cached(vm string, now time.Time) (placeRead, bool) {
+	r, _, ok := pc.lookup(vm, now)
+	return r, ok
+}
+
+// lookup is cached with the generation.
+func (pc *placeCache) lookup(vm string, now time.Time) (placeRead, uint64, bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	e, ok := pc.entries[vm]
 	if ok && now.Sub(e.at) < placementTTL && !now.Before(e.at) {
-		return placeRead{host: e.host, parent: e.parent}, pc.gen, true
+		return placeRead{host: e.host, parent: e.parent, power: e.power}, pc.gen, true
 	}
 	return placeRead{}, pc.gen, false
+}
+
+// notePower records the power state a VM read has just shown, in the VM's
+// entry if there is one; it does not make the entry any fresher.
+func (pc *placeCache) notePower(vm string, p PowerState) {
+	pc.mu.Lock()
+	if e, ok := pc.entries[vm]; ok && e.power != p {
+		e.power = p
+		pc.entries[vm] = e
+	}
+	pc.mu.Unlock()
 }
 
 // placement returns the VM's host and folder references, from the cache
 // when fresh, else read through VI/JSON (runtime and parent in parallel).
 func (c *Client) placement(ctx context.Context, vm string) placeRead {
 	pc := c.places
-	r, gen, ok := pc.cached(vm, c.now())
+	r, gen, ok := pc.lookup(vm, c.now())
 	if ok {
 		return r
 	}
@@ -87,7 +113,7 @@ func (c *Client) placement(ctx context.Context, vm string) placeRead {
 	// invalidation never joins a fill that started before it.
 	v, _, _ := pc.fill.Do(vm+"@"+strconv.FormatUint(gen, 10), func() (any, error) {
 		at := c.now()
-		if r, _, ok := pc.cached(vm, at); ok { // filled since the miss
+		if r, ok := pc.cached(vm, at); ok { // filled since the miss
 			return r, nil
 		}
 		var r placeRead

@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"runtime"
 	"strings"
@@ -291,3 +292,84 @@ func TestNameFillsShareOneRequest(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestKnownVMIsOneRoundTrip: for a VM read within placementTTL, the guest
+// identity and the tags go out with the VM read, not after it: the VM
+// read is held until both have reached the transport.
+func TestKnownVMIsOneRoundTrip(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI)
+	ctx := context.Background()
+	if _, err := c.GetVMWithTags(ctx, "vm-76"); err != nil { // log in, warm the caches
+		t.Fatal(err)
+	}
+	others := make(chan string, 8)
+	tr := c.http.HTTPClient.Transport
+	c.http.HTTPClient.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/vcenter/vm/vm-76") {
+			for range 2 {
+				select {
+				case <-others:
+				case <-time.After(10 * time.Second): // a failure, not a rendezvous: the reads went out after
+					return nil, errors.New("the optional reads did not go out with the VM read")
+				}
+			}
+		} else {
+			others <- r.URL.Path
+		}
+		return tr.RoundTrip(r)
+	})
+	d, err := c.GetVMWithTags(ctx, "vm-76")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Guest == nil || len(d.Tags) == 0 {
+		t.Errorf("guest %+v, tags %v", d.Guest, d.Tags)
+	}
+}
+
+// TestKnownVMPowerChangedElsewhere: the power state remembered only decides
+// what is sent early; the answer follows the VM read of this call.
+func TestKnownVMPowerChangedElsewhere(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI)
+	ctx := context.Background()
+	for _, vm := range []string{"vm-76", "vm-73"} {
+		if _, err := c.GetVM(ctx, vm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sim.UpdateVM("vm-76", func(v *vcentersim.VM) { v.PowerState, v.ToolsRunning = vcentersim.PoweredOff, false }); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.UpdateVM("vm-73", func(v *vcentersim.VM) { v.PowerState, v.ToolsRunning = vcentersim.PoweredOn, true }); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.GetVM(ctx, "vm-76"); err != nil || d.Guest != nil || d.PowerState != PoweredOff {
+		t.Errorf("vm-76 powered off elsewhere: %s, guest %+v, %v", d.PowerState, d.Guest, err)
+	}
+	if d, err := c.GetVM(ctx, "vm-73"); err != nil || d.Guest == nil || d.PowerState != PoweredOn {
+		t.Errorf("vm-73 powered on elsewhere: %s, guest %+v, %v", d.PowerState, d.Guest, err)
+	}
+}
+
+// TestDeletedVMCostsOneRequest: a VM this client deleted is not known any
+// more: reading it costs one request, as for any VM that does not exist.
+func TestDeletedVMCostsOneRequest(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	c := newClient(t, sim, ModeAPI)
+	ctx := context.Background()
+	if _, err := c.GetVMWithTags(ctx, "vm-73"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteVM(ctx, "vm-73"); err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetCounters()
+	if _, err := c.GetVMWithTags(ctx, "vm-73"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetVM of a deleted VM: %v", err)
+	}
+	if n := sim.Counters().Requests; n != 1 {
+		t.Errorf("a deleted VM cost %d requests, want 1: %v", n, sim.Counters().Routes)
+	}
+}

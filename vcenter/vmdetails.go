@@ -115,12 +115,14 @@ type guestIdentity struct {
 
 // GetVM reads one VM's configuration, guest identity and placement.
 //
-// The VM read comes first, and alone: a VM that does not exist costs one
-// request. Then, in parallel, only the reads that can answer: the guest
-// identity when the VM is powered on (vCenter answers 503 for it otherwise,
+// Only the reads that can answer are sent: the guest identity when the VM
+// is powered on (vCenter answers 503 for it otherwise,
 // vcenter-api-observability.md §7), and the host and folder through VI/JSON
-// unless the placement cache holds them (placecache.go). Names come from a
-// short-lived cache (names.go).
+// unless the placement cache holds them (placecache.go). For a VM the cache
+// does not know, the VM read comes first, and alone, so that a VM that does
+// not exist costs one request; for a VM it knows (read within placementTTL,
+// so it existed then), the optional reads go out with the VM read, in one
+// round trip. Names come from a short-lived cache (names.go).
 func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 	return c.getVM(ctx, vm, false)
 }
@@ -137,34 +139,55 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 		return VMDetails{}, err
 	}
 	vmPath := "/vcenter/vm/" + vm
-	var info vmInfo
+	var (
+		wg       sync.WaitGroup
+		info     vmInfo
+		guest    guestIdentity
+		guestErr = errNoTools
+		d        VMDetails
+	)
+	readGuest := func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) }
+	readTags := func() { d.Tags, d.TagsErr = c.ObjectTags(ctx, EntityRef{Kind: KindVM, ID: vm}) }
+	// A VM this client placed within placementTTL is known to exist: its
+	// optional reads go out with the VM read, in one round trip (the guest
+	// identity if it was powered on then; the fresh power state decides
+	// below). Any other VM is read first and alone, so that one that does
+	// not exist costs one request.
+	place, known := c.places.cached(vm, c.now())
+	guestSent, tagsSent := false, false
+	if known {
+		if place.power == PoweredOn {
+			wg.Go(readGuest)
+			guestSent = true
+		}
+		if withTags {
+			wg.Go(readTags)
+			tagsSent = true
+		}
+	}
 	if err := c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info); err != nil {
+		wg.Wait()
 		if errors.Is(err, ErrNotFound) {
 			return VMDetails{}, fmt.Errorf("no VM has id %s (list_vms shows ids): %w", vm, err)
 		}
 		return VMDetails{}, fmt.Errorf("read %s: %w", vm, err)
 	}
-	var (
-		wg       sync.WaitGroup
-		guest    guestIdentity
-		guestErr = errNoTools
-		place    placeRead
-		d        VMDetails
-	)
+	c.places.notePower(vm, info.PowerState)
 	// The calling goroutine sends the last read itself: one goroutine
 	// fewer to start (and grow the stack of) per call.
 	var reads []func()
-	if info.PowerState == PoweredOn {
+	if info.PowerState == PoweredOn && !guestSent {
 		// Optional: vCenter answers 503 whenever Tools is not running.
-		reads = append(reads, func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) })
+		reads = append(reads, readGuest)
 	}
-	if withTags {
-		reads = append(reads, func() { d.Tags, d.TagsErr = c.ObjectTags(ctx, EntityRef{Kind: KindVM, ID: vm}) })
+	if withTags && !tagsSent {
+		reads = append(reads, readTags)
 	}
-	if r, _, ok := c.places.cached(vm, c.now()); ok {
-		place = r
-	} else {
-		reads = append(reads, func() { place = c.placement(ctx, vm) })
+	if !known {
+		reads = append(reads, func() {
+			place = c.placement(ctx, vm)
+			c.places.notePower(vm, info.PowerState)
+		})
 	}
 	for i, read := range reads {
 		if i == len(reads)-1 {
