@@ -29,16 +29,6 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
-// callBinary is the server under test: BENCH_BINARY when set (a binary
-// built from another commit, for before/after figures), else this tree's.
-func callBinary(b *testing.B) string {
-	b.Helper()
-	if bin := os.Getenv("BENCH_BINARY"); bin != "" {
-		return bin
-	}
-	return benchBinary(b)
-}
-
 // floorBinary builds testdata/floorcall: a go-sdk server whose one tool
 // answers a stored result and does nothing else.
 func floorBinary(b *testing.B) string {
@@ -138,7 +128,7 @@ func cpuTime(pid int) time.Duration {
 // (and per call for a VM that does not exist), the collections per 1000
 // calls, and our resident memory after the run.
 func BenchmarkCallFloor(b *testing.B) {
-	bin, floor := callBinary(b), floorBinary(b)
+	bin, floor := benchBinary(b), floorBinary(b)
 	sim, env := benchSimEnv(b, vcentersim.Options{})
 	ours, oursCmd, oursErr := startTraced(b, bin, env)
 	args := map[string]any{"vm_id": "vm-76"}
