@@ -22,8 +22,8 @@ func TestImportDirections(t *testing.T) {
 		why     string
 	}{
 		"vcenter": {
-			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", module + "/redact"},
-			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit (it shares the process's one scrubber)",
+			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", "golang.org/x/sync/singleflight", module + "/redact"},
+			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit (it shares the process's one scrubber; concurrent cache fills share one request through singleflight)",
 		},
 		"vcenter/vcentersim": {
 			nil,

@@ -367,10 +367,48 @@ func resultErr(r *mcp.CallToolResult) error {
 }
 
 func clientOf(req *mcp.CallToolRequest) audit.Client {
+	if name, version, ok := metaClientInfo(req); ok {
+		return audit.Client{Name: truncate(name, 64), Version: truncate(version, 32)}
+	}
 	if ci := req.ClientInfo(); ci != nil {
 		return audit.Client{Name: truncate(ci.Name, 64), Version: truncate(ci.Version, 32)}
 	}
 	return audit.Client{}
+}
+
+// metaClientInfo reads the client's name and version from the request's
+// _meta, as decoded from the wire (a JSON object), where
+// [mcp.ServerRequest.ClientInfo] would re-encode and decode the value on
+// every call (a 32 KB decoder buffer each time). ok is false when the value
+// is absent or not plainly a {"name","version"} object; ClientInfo then
+// decides, as before.
+func metaClientInfo(req *mcp.CallToolRequest) (name, version string, ok bool) {
+	if req == nil || req.Params == nil {
+		return "", "", false
+	}
+	m, isMap := req.Params.GetMeta()[mcp.MetaKeyClientInfo].(map[string]any)
+	if !isMap {
+		return "", "", false
+	}
+	for k, v := range m {
+		switch {
+		case k == "name":
+			if name, ok = v.(string); !ok {
+				return "", "", false
+			}
+		case k == "version":
+			if version, ok = v.(string); !ok {
+				return "", "", false
+			}
+		case strings.EqualFold(k, "name") || strings.EqualFold(k, "version"):
+			return "", "", false // not a spelling to guess about
+		default:
+			if _, isString := v.(string); !isString {
+				return "", "", false // icons, or a field of the wrong type: let the SDK decide
+			}
+		}
+	}
+	return name, version, true
 }
 
 // noteVCenter records which vCenter the call went to.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -21,7 +20,7 @@ import (
 type vmAPI interface {
 	ListVMs(ctx context.Context, f vcenter.VMFilter) ([]vcenter.VMSummary, vcenter.ListStats, error)
 	FindVM(ctx context.Context, ref vcenter.VMRef) (vcenter.VMSummary, error)
-	GetVM(ctx context.Context, vm string) (vcenter.VMDetails, error)
+	GetVMWithTags(ctx context.Context, vm string) (vcenter.VMDetails, error)
 	DeleteVM(ctx context.Context, vm string) error
 }
 
@@ -101,21 +100,17 @@ func getVMDetails(d Deps) Tool {
 			if err != nil {
 				return nil, vmDetailsOut{}, err
 			}
-			// The tags come from another service, read alongside.
-			var tags []vcenter.Tag
-			var tagsErr error
-			var wg sync.WaitGroup
-			wg.Go(func() { tags, tagsErr = vc.ObjectTags(ctx, vcenter.EntityRef{Kind: vcenter.KindVM, ID: vm.ID}) })
-			v, err := vc.GetVM(ctx, vm.ID)
-			wg.Wait()
+			// The tags come from another service, read alongside the
+			// optional reads once the VM is known to exist.
+			v, err := vc.GetVMWithTags(ctx, vm.ID)
 			if err != nil {
 				return nil, vmDetailsOut{}, explain(err)
 			}
 			audit.NoteTarget(ctx, v.ID, v.Name)
 			out := detailsOf(v)
-			out.Tags = tagLabels(tags)
-			if tagsErr != nil {
-				out.Placement.Note = strings.TrimPrefix(out.Placement.Note+"; ", "; ") + "tags could not be read: " + truncate(tagsErr.Error(), 200)
+			out.Tags = tagLabels(v.Tags)
+			if v.TagsErr != nil {
+				out.Placement.Note = strings.TrimPrefix(out.Placement.Note+"; ", "; ") + "tags could not be read: " + truncate(v.TagsErr.Error(), 200)
 			}
 			return nil, out, nil
 		},

@@ -793,7 +793,7 @@ func newBenchClient(b *testing.B, sim *vcentersim.Server) *Client {
 func TestGuestIdentityIsReadOnce(t *testing.T) {
 	sim := newSim(t, vcentersim.Options{})
 	c := newClient(t, sim, ModeAPI, func(c *Config) { c.Backoff, c.MaxBackoff = time.Millisecond, time.Millisecond })
-	d, err := c.GetVM(context.Background(), "vm-73") // powered off: no Tools
+	d, err := c.GetVM(context.Background(), "vm-79") // powered on, Tools not running
 	if err != nil {
 		t.Fatal(err)
 	}

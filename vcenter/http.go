@@ -87,6 +87,12 @@ type progressKey struct{}
 // roundTrip sends r, retrying it only if it is safe, and reads the answer.
 // A non-2xx status is not an error here; see the dialect and VI/JSON layers.
 func (c *Client) roundTrip(ctx context.Context, r request) (*response, error) {
+	if !r.safe {
+		// A change may move a VM: forget placements before it is sent and
+		// once it is answered (placecache.go).
+		c.places.invalidate()
+		defer c.places.invalidate()
+	}
 	timeout := c.cfg.Timeout
 	if r.long {
 		timeout = max(timeout, longRequestTimeout)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // nameCache maps ids to names for the small, slow-changing parts of the
@@ -16,6 +18,9 @@ type nameCache struct {
 	loaded map[Kind]time.Time
 	names  map[Kind]map[string]string
 	parent map[string]cachedParent // host id → its cluster (or "")
+	// fill makes concurrent misses share one request: one list per kind
+	// ("names/host"), one HostSystem.parent per host ("parent/host-12").
+	fill singleflight.Group
 }
 
 type cachedParent struct {
@@ -29,26 +34,53 @@ func newNameCache() *nameCache {
 	return &nameCache{loaded: map[Kind]time.Time{}, names: map[Kind]map[string]string{}, parent: map[string]cachedParent{}}
 }
 
+// cachedName returns the name of id when the cache holds a fresh one.
+func (c *Client) cachedName(k Kind, id string) (string, bool) {
+	nc := c.names
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	n, ok := nc.names[k][id]
+	return n, ok && c.now().Sub(nc.loaded[k]) < nameTTL
+}
+
 // name returns the name of id, loading the kind's list when stale. It
 // returns "" when the id is unknown or the list cannot be read.
 func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	if id == "" {
 		return ""
 	}
-	nc := c.names
-	nc.mu.Lock()
-	fresh := time.Since(nc.loaded[k]) < nameTTL
-	n, ok := nc.names[k][id]
-	nc.mu.Unlock()
-	if fresh && ok {
+	if n, ok := c.cachedName(k, id); ok {
 		return n
 	}
+	v, _, _ := c.names.fill.Do("names/"+string(k), func() (any, error) {
+		// A fill that ended since the miss above has stored what is needed.
+		nc := c.names
+		nc.mu.Lock()
+		m, fresh := nc.names[k], c.now().Sub(nc.loaded[k]) < nameTTL
+		nc.mu.Unlock()
+		if _, ok := m[id]; ok && fresh {
+			return m, nil
+		}
+		m, err := c.loadNames(ctx, k)
+		if err != nil {
+			return map[string]string(nil), nil
+		}
+		nc.mu.Lock()
+		nc.names[k], nc.loaded[k] = m, c.now()
+		nc.mu.Unlock()
+		return m, nil
+	})
+	return v.(map[string]string)[id]
+}
+
+// loadNames lists every object of kind k: id → name.
+func (c *Client) loadNames(ctx context.Context, k Kind) (map[string]string, error) {
 	m := map[string]string{}
 	switch k {
 	case KindHost:
 		items, _, err := c.ListHosts(ctx, HostFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -56,7 +88,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindCluster:
 		items, _, err := c.ListClusters(ctx, ClusterFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -64,7 +96,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindFolder:
 		items, _, err := c.ListFolders(ctx, FolderFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -72,43 +104,50 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindNetwork:
 		items, _, err := c.ListNetworks(ctx, NetworkFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
 		}
-	default:
-		return ""
 	}
+	return m, nil
+}
+
+// cachedCluster returns the cluster of host when the cache holds it.
+func (c *Client) cachedCluster(host string) (string, bool) {
+	nc := c.names
 	nc.mu.Lock()
-	nc.names[k], nc.loaded[k] = m, time.Now()
+	p, ok := nc.parent[host]
 	nc.mu.Unlock()
-	return m[id]
+	return p.cluster, ok && c.now().Sub(p.at) < nameTTL
 }
 
 // clusterOf returns the cluster id of a host ("" for a standalone host),
 // through VI/JSON HostSystem.parent.
 func (c *Client) clusterOf(ctx context.Context, host string) (string, error) {
-	nc := c.names
-	nc.mu.Lock()
-	p, ok := nc.parent[host]
-	nc.mu.Unlock()
-	if ok && time.Since(p.at) < nameTTL {
-		return p.cluster, nil
+	if cluster, ok := c.cachedCluster(host); ok {
+		return cluster, nil
 	}
 	if err := ValidateID(KindHost, host); err != nil {
 		return "", err
 	}
-	var parent moRef
-	if err := c.vim(ctx, http.MethodGet, "HostSystem", host, "parent", nil, &parent); err != nil {
-		return "", err
-	}
-	cluster := ""
-	if parent.Type == "ClusterComputeResource" && LooksLikeID(KindCluster, parent.Value) {
-		cluster = parent.Value
-	}
-	nc.mu.Lock()
-	nc.parent[host] = cachedParent{cluster, time.Now()}
-	nc.mu.Unlock()
-	return cluster, nil
+	v, err, _ := c.names.fill.Do("parent/"+host, func() (any, error) {
+		if cluster, ok := c.cachedCluster(host); ok { // filled since the miss
+			return cluster, nil
+		}
+		var parent moRef
+		if err := c.vim(ctx, http.MethodGet, "HostSystem", host, "parent", nil, &parent); err != nil {
+			return "", err
+		}
+		cluster := ""
+		if parent.Type == "ClusterComputeResource" && LooksLikeID(KindCluster, parent.Value) {
+			cluster = parent.Value
+		}
+		nc := c.names
+		nc.mu.Lock()
+		nc.parent[host] = cachedParent{cluster, c.now()}
+		nc.mu.Unlock()
+		return cluster, nil
+	})
+	return v.(string), err
 }

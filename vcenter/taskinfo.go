@@ -89,6 +89,9 @@ func (c *Client) GetTaskDetails(ctx context.Context, task string) (TaskDetails, 
 		}
 		t.Err = e
 	}
+	if t.State == TaskSuccess || t.State == TaskError {
+		c.places.invalidate() // it may have moved VMs (placecache.go)
+	}
 	return t, nil
 }
 

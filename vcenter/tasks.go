@@ -79,7 +79,14 @@ type vimTaskInfo struct {
 
 // GetTask reads a task's info once: a vim25 task, or an Automation API
 // task (vapitasks.go).
-func (c *Client) GetTask(ctx context.Context, task string) (Task, error) {
+func (c *Client) GetTask(ctx context.Context, task string) (t Task, err error) {
+	defer func() {
+		if err == nil && t.Done() {
+			// The change the task made (a relocation, a host entering
+			// maintenance mode) may have moved VMs (placecache.go).
+			c.places.invalidate()
+		}
+	}()
 	if isVAPITask(task) {
 		info, err := c.readVAPITask(ctx, task)
 		if err != nil {
@@ -94,7 +101,7 @@ func (c *Client) GetTask(ctx context.Context, task string) (Task, error) {
 	if err := c.vim(ctx, http.MethodGet, "Task", task, "info", nil, &info); err != nil {
 		return Task{}, fmt.Errorf("read %s: %w", task, err)
 	}
-	t := Task{
+	t = Task{
 		ID: task, State: TaskState(sanitize(string(info.State), 32)), Progress: info.Progress,
 		Cancelable: info.Cancelable, Cancelled: info.Cancelled,
 		Description: sanitize(info.DescriptionID, 128), EntityName: sanitize(info.EntityName, maxNameLen),

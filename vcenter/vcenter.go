@@ -84,6 +84,10 @@ type Config struct {
 	// feed metrics; they must be quick and safe for concurrent use.
 	OnRequest func(method string, status int, took time.Duration)
 	OnLogin   func(err error)
+
+	// Now is the clock of the client's caches (names, placements); nil
+	// means time.Now. Tests drive it to expire entries without sleeping.
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -129,6 +133,7 @@ type Client struct {
 
 	sess    *session         // the /api or /rest session
 	names   *nameCache       // id → name for hosts, clusters, folders, networks
+	places  *placeCache      // VM → host and folder (placecache.go)
 	bodies  *bodyReader      // reads answers within MaxBodyBytes and the large-body slot
 	secrets *redact.Scrubber // replaces the credentials in text from vCenter; see clean
 
@@ -173,8 +178,17 @@ func New(cfg Config) (*Client, error) {
 	c.secrets.AddCredentials(cfg.User, cfg.Password)
 	c.sess = &session{login: c.observeLogin(c.vapiLogin), logout: c.vapiLogout}
 	c.names = newNameCache()
+	c.places = newPlaceCache()
 	c.bodies = newBodyReader(cfg.MaxBodyBytes)
 	return c, nil
+}
+
+// now reads the client's clock (Config.Now).
+func (c *Client) now() time.Time {
+	if c.cfg.Now != nil {
+		return c.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Host is the normalised "host:port" of this client's vCenter.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -25,6 +26,10 @@ type VMDetails struct {
 	Guest *GuestIdentity
 	// Placement is where the VM lives; ids are empty where unknown.
 	Placement Placement
+	// Tags and TagsErr are the VM's tags and why they could not be read;
+	// only [Client.GetVMWithTags] reads them.
+	Tags    []Tag
+	TagsErr error
 }
 
 // Disk is one virtual disk.
@@ -108,63 +113,108 @@ type guestIdentity struct {
 	IPAddress string `json:"ip_address"`
 }
 
-// GetVM reads one VM's configuration, guest identity and placement. The
-// four reads it needs (VM.Info, guest identity, and through VI/JSON the
-// host and folder) run in parallel; names come from a short-lived cache.
+// GetVM reads one VM's configuration, guest identity and placement.
+//
+// Only the reads that can answer are sent: the guest identity when the VM
+// is powered on (vCenter answers 503 for it otherwise,
+// vcenter-api-observability.md §7), and the host and folder through VI/JSON
+// unless the placement cache holds them (placecache.go). For a VM the cache
+// does not know, the VM read comes first, and alone, so that a VM that does
+// not exist costs one request; for a VM it knows (read within placementTTL,
+// so it existed then), the optional reads go out with the VM read, in one
+// round trip. Names come from a short-lived cache (names.go).
 func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
+	return c.getVM(ctx, vm, false)
+}
+
+// GetVMWithTags is [Client.GetVM] with the VM's tags ([Client.ObjectTags])
+// read alongside the optional reads, once the VM read has succeeded. The
+// tags, or why they could not be read, are in Tags and TagsErr.
+func (c *Client) GetVMWithTags(ctx context.Context, vm string) (VMDetails, error) {
+	return c.getVM(ctx, vm, true)
+}
+
+func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails, error) {
 	if err := ValidateID(KindVM, vm); err != nil {
 		return VMDetails{}, err
 	}
+	vmPath := "/vcenter/vm/" + vm
 	var (
 		wg       sync.WaitGroup
 		info     vmInfo
-		infoErr  error
 		guest    guestIdentity
-		guestErr error
-		runtime  struct {
-			Host *moRef `json:"host"`
-		}
-		hostErr   error
-		parent    *moRef // null for a VM in a vApp (it has parentVApp instead)
-		parentErr error
-		vmPath    = "/vcenter/vm/" + vm
+		guestErr = errNoTools
+		d        VMDetails
 	)
-	wg.Go(func() { infoErr = c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info) })
-	// Optional: vCenter answers 503 whenever Tools is not running.
-	wg.Go(func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) })
-	wg.Go(func() { hostErr = c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "runtime", nil, &runtime) })
-	wg.Go(func() { parentErr = c.vim(ctx, http.MethodGet, "VirtualMachine", vm, "parent", nil, &parent) })
-	wg.Wait()
-	if infoErr != nil {
-		if errors.Is(infoErr, ErrNotFound) {
-			return VMDetails{}, fmt.Errorf("no VM has id %s (list_vms shows ids): %w", vm, infoErr)
+	readGuest := func() { guestErr = c.vapiOptional(ctx, vmPath+"/guest/identity", &guest) }
+	readTags := func() { d.Tags, d.TagsErr = c.ObjectTags(ctx, EntityRef{Kind: KindVM, ID: vm}) }
+	// A VM this client placed within placementTTL is known to exist: its
+	// optional reads go out with the VM read, in one round trip (the guest
+	// identity if it was powered on then; the fresh power state decides
+	// below). Any other VM is read first and alone, so that one that does
+	// not exist costs one request.
+	place, known := c.places.cached(vm, c.now())
+	guestSent, tagsSent := false, false
+	if known {
+		if place.power == PoweredOn {
+			wg.Go(readGuest)
+			guestSent = true
 		}
-		return VMDetails{}, fmt.Errorf("read %s: %w", vm, infoErr)
+		if withTags {
+			wg.Go(readTags)
+			tagsSent = true
+		}
 	}
-	d := VMDetails{
-		ID:              vm,
-		Name:            sanitize(info.Name, maxNameLen),
-		PowerState:      PowerState(sanitize(string(info.PowerState), 32)),
-		GuestOS:         sanitize(info.GuestOS, 64),
-		HardwareVersion: sanitize(info.Hardware.Version, 16),
-		CPU:             info.CPU,
-		Memory:          info.Memory,
-		Disks:           make([]Disk, 0, len(info.Disks)),
-		NICs:            make([]NIC, 0, len(info.NICs)),
+	if err := c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info); err != nil {
+		wg.Wait()
+		if errors.Is(err, ErrNotFound) {
+			return VMDetails{}, fmt.Errorf("no VM has id %s (list_vms shows ids): %w", vm, err)
+		}
+		return VMDetails{}, fmt.Errorf("read %s: %w", vm, err)
 	}
+	c.places.notePower(vm, info.PowerState)
+	// The calling goroutine sends the last read itself: one goroutine
+	// fewer to start (and grow the stack of) per call.
+	var reads []func()
+	if info.PowerState == PoweredOn && !guestSent {
+		// Optional: vCenter answers 503 whenever Tools is not running.
+		reads = append(reads, readGuest)
+	}
+	if withTags && !tagsSent {
+		reads = append(reads, readTags)
+	}
+	if !known {
+		reads = append(reads, func() {
+			place = c.placement(ctx, vm)
+			c.places.notePower(vm, info.PowerState)
+		})
+	}
+	for i, read := range reads {
+		if i == len(reads)-1 {
+			read()
+		} else {
+			wg.Go(read)
+		}
+	}
+	d.ID = vm
+	d.Name = sanitize(info.Name, maxNameLen)
+	d.PowerState = PowerState(sanitize(string(info.PowerState), 32))
+	d.GuestOS = sanitize(info.GuestOS, 64)
+	d.HardwareVersion = sanitize(info.Hardware.Version, 16)
+	d.CPU, d.Memory = info.CPU, info.Memory
+	d.Disks = make([]Disk, 0, len(info.Disks))
+	d.NICs = make([]NIC, 0, len(info.NICs))
 	if info.Identity != nil {
 		d.InstanceUUID = sanitize(info.Identity.InstanceUUID, 64)
 	}
-	seenDS := map[string]bool{}
-	d.Placement.Datastores = make([]string, 0)
+	d.Placement.Datastores = make([]string, 0, 1)
 	for _, k := range info.Disks {
 		disk := Disk{Key: sanitize(k.Key, 16), Label: sanitize(k.Value.Label, 64), File: sanitize(k.Value.Backing.VMDKFile, maxMessageLen)}
 		if k.Value.Capacity != nil {
 			disk.CapacityBytes = *k.Value.Capacity
 		}
 		disk.Datastore = datastoreOfFile(disk.File)
-		if disk.Datastore != "" && !seenDS[disk.Datastore] {
-			seenDS[disk.Datastore] = true
+		if disk.Datastore != "" && !slices.Contains(d.Placement.Datastores, disk.Datastore) {
 			d.Placement.Datastores = append(d.Placement.Datastores, disk.Datastore)
 		}
 		d.Disks = append(d.Disks, disk)
@@ -177,6 +227,7 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 		}
 		d.NICs = append(d.NICs, n)
 	}
+	wg.Wait()
 	if guestErr == nil {
 		d.Guest = &GuestIdentity{
 			FullName:  sanitize(guest.FullName.DefaultMessage, 128),
@@ -184,42 +235,65 @@ func (c *Client) GetVM(ctx context.Context, vm string) (VMDetails, error) {
 			IPAddress: sanitize(guest.IPAddress, 64),
 		}
 	}
-	c.place(ctx, &d, runtime.Host, hostErr, parent, parentErr)
+	c.place(ctx, &d, place)
 	return d, nil
 }
 
-// place fills in host, cluster, folder and network names from the cache.
-func (c *Client) place(ctx context.Context, d *VMDetails, host *moRef, hostErr error, parent *moRef, parentErr error) {
+// errNoTools stands for the guest identity of a VM that is not powered on,
+// which is not read: VMware Tools runs only in a powered-on VM.
+var errNoTools = errors.New("VMware Tools runs only in a powered-on VM")
+
+// place fills in host, cluster, folder and network names from the cache;
+// only the names it lacks are looked up, in parallel.
+func (c *Client) place(ctx context.Context, d *VMDetails, p placeRead) {
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	if hostErr == nil && host != nil && LooksLikeID(KindHost, host.Value) {
+	var mu sync.Mutex // guards d against the look-ups
+	if host := p.host; p.hostErr == nil && host != nil && LooksLikeID(KindHost, host.Value) {
 		d.Placement.HostID = host.Value
-		wg.Go(func() {
-			name := c.name(ctx, KindHost, host.Value)
-			cluster, err := c.clusterOf(ctx, host.Value)
-			var clusterName string
-			if err == nil && cluster != "" {
-				clusterName = c.name(ctx, KindCluster, cluster)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			d.Placement.HostName = name
-			if err == nil {
-				d.Placement.ClusterID, d.Placement.ClusterName = cluster, clusterName
-			}
-		})
+		name, nameOK := c.cachedName(KindHost, host.Value)
+		cluster, clusterOK := c.cachedCluster(host.Value)
+		clusterName, clusterNameOK := "", cluster == ""
+		if clusterOK && cluster != "" {
+			clusterName, clusterNameOK = c.cachedName(KindCluster, cluster)
+		}
+		if nameOK && clusterOK && clusterNameOK {
+			d.Placement.HostName, d.Placement.ClusterID, d.Placement.ClusterName = name, cluster, clusterName
+		} else {
+			wg.Go(func() {
+				name := c.name(ctx, KindHost, host.Value)
+				cluster, err := c.clusterOf(ctx, host.Value)
+				var clusterName string
+				if err == nil && cluster != "" {
+					clusterName = c.name(ctx, KindCluster, cluster)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				d.Placement.HostName = name
+				if err == nil {
+					d.Placement.ClusterID, d.Placement.ClusterName = cluster, clusterName
+				}
+			})
+		}
 	}
-	if parentErr == nil && parent != nil && LooksLikeID(KindFolder, parent.Value) {
+	if parent := p.parent; p.parentErr == nil && parent != nil && LooksLikeID(KindFolder, parent.Value) {
 		d.Placement.FolderID = parent.Value
-		wg.Go(func() {
-			name := c.name(ctx, KindFolder, parent.Value)
-			mu.Lock()
+		if name, ok := c.cachedName(KindFolder, parent.Value); ok {
 			d.Placement.FolderName = name
-			mu.Unlock()
-		})
+		} else {
+			wg.Go(func() {
+				name := c.name(ctx, KindFolder, parent.Value)
+				mu.Lock()
+				d.Placement.FolderName = name
+				mu.Unlock()
+			})
+		}
 	}
 	for i := range d.NICs {
 		if d.NICs[i].NetworkID == "" {
+			continue
+		}
+		if name, ok := c.cachedName(KindNetwork, d.NICs[i].NetworkID); ok {
+			d.NICs[i].NetworkName = name
 			continue
 		}
 		wg.Go(func() {
@@ -231,10 +305,10 @@ func (c *Client) place(ctx context.Context, d *VMDetails, host *moRef, hostErr e
 	}
 	wg.Wait()
 	switch {
-	case errors.Is(hostErr, ErrNoVIJSON):
+	case errors.Is(p.hostErr, ErrNoVIJSON):
 		d.Placement.Note = "host, cluster and folder need VI/JSON (vCenter 8.0 U1 or later); datastores come from the disks"
-	case hostErr != nil || parentErr != nil:
-		d.Placement.Note = "host, cluster or folder could not be read: " + sanitize(errors.Join(hostErr, parentErr).Error(), maxMessageLen)
+	case p.hostErr != nil || p.parentErr != nil:
+		d.Placement.Note = "host, cluster or folder could not be read: " + sanitize(errors.Join(p.hostErr, p.parentErr).Error(), maxMessageLen)
 	}
 }
 

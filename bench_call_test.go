@@ -1,0 +1,218 @@
+package main
+
+// The per-call benchmark behind BENCHMARKS.md's get_vm_details rows (issue
+// 14): our server over stdio against the simulator, side by side with its
+// floor and a raw HTTPS GET, in interleaved rounds on the same machine.
+//
+//	go test -run '^$' -bench BenchmarkCallFloor -benchtime 1x .
+//	BENCH_BINARY=/path/to/old/vsphere-mcp-pro go test -run '^$' -bench BenchmarkCallFloor -benchtime 1x .
+//
+// BENCH_SERVER_ENV adds variables to the environment of both servers
+// ("GOGC=200 GOMEMLIMIT=20MiB"), to try runtime settings.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
+)
+
+// floorBinary builds testdata/floorcall: a go-sdk server whose one tool
+// answers a stored result and does nothing else.
+func floorBinary(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "floorcall")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/floorcall").CombinedOutput(); err != nil {
+		b.Fatalf("build the floor: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// lockedBuffer collects a child's stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// gcs counts the collections a child traced (GODEBUG=gctrace=1) so far.
+func (l *lockedBuffer) gcs() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.HasPrefix(line, "gc ") {
+			n++
+		}
+	}
+	return n
+}
+
+// liveHeap is the heap left live by the last collection a child traced
+// ("4->4->2 MB": 2), in MB; 0 before the first.
+func (l *lockedBuffer) liveHeap() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := strings.Split(l.b.String(), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(lines[i], "gc ") {
+			continue
+		}
+		for _, part := range strings.Split(lines[i], ",") {
+			if f := strings.Fields(part); len(f) == 2 && f[1] == "MB" && strings.Count(f[0], "->") == 2 {
+				v, _ := strconv.ParseFloat(f[0][strings.LastIndex(f[0], "->")+2:], 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// startTraced starts bin with env and GODEBUG=gctrace=1, its stderr kept.
+func startTraced(b *testing.B, bin string, env []string) (*mcp.ClientSession, *exec.Cmd, *lockedBuffer) {
+	b.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false", "GODEBUG=gctrace=1"}, env...)
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("BENCH_SERVER_ENV"))...)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		b.Fatal(err, stderr.b.String())
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs, cmd, stderr
+}
+
+// cpuTime is a process's user plus system CPU time, from /proc/PID/stat
+// (Linux; 0 elsewhere).
+func cpuTime(pid int) time.Duration {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14 of stat
+	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+	const clockTick = 100                       // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clockTick
+}
+
+// BenchmarkCallFloor: get_vm_details of a powered-on VM with Tools (vm-76)
+// over stdio against the simulator (no added latency), median of 600,
+// interleaved call by call with the floor (testdata/floorcall answering
+// the same result) and a raw HTTPS GET of the same VM from the simulator.
+// Reported: the three medians, our time beyond floor + raw GET, the CPU
+// per call of our process against the floor's, vCenter requests per call
+// (and per call for a VM that does not exist), the collections per 1000
+// calls, and our resident memory after the run.
+func BenchmarkCallFloor(b *testing.B) {
+	bin, floor := benchBinary(b), floorBinary(b)
+	sim, env := benchSimEnv(b, vcentersim.Options{})
+	ours, oursCmd, oursErr := startTraced(b, bin, env)
+	args := map[string]any{"vm_id": "vm-76"}
+	call := func(cs *mcp.ClientSession) *mcp.CallToolResult {
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_vm_details", Arguments: args})
+		if err != nil || res.IsError {
+			b.Fatal(err, res)
+		}
+		return res
+	}
+	result, err := json.Marshal(call(ours)) // log in, warm the caches
+	if err != nil {
+		b.Fatal(err)
+	}
+	stored := filepath.Join(b.TempDir(), "result.json")
+	if err := os.WriteFile(stored, result, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	fl, floorCmd, _ := startTraced(b, floor, []string{"FLOOR_RESULT=" + stored})
+	if got, _ := json.Marshal(call(fl)); !bytes.Equal(got, result) {
+		b.Fatalf("the floor answers %s, want %s", got, result)
+	}
+	token := rawLogin(b, sim)
+	raw := func() {
+		req, _ := http.NewRequest(http.MethodGet, sim.URL+"/api/vcenter/vm/vm-76", nil)
+		req.Header.Set("vmware-api-session-id", token)
+		resp, err := sim.Client().Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatal(err, resp)
+		}
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+	}
+	raw()
+	for b.Loop() {
+		const n = 600
+		var oursT, floorT, rawT []time.Duration
+		var oursCPU, floorCPU time.Duration
+		sim.ResetCounters()
+		gc0 := oursErr.gcs()
+		for range n {
+			c0 := cpuTime(oursCmd.Process.Pid)
+			t0 := time.Now()
+			call(ours)
+			oursT = append(oursT, time.Since(t0))
+			oursCPU += cpuTime(oursCmd.Process.Pid) - c0
+
+			c0 = cpuTime(floorCmd.Process.Pid)
+			t0 = time.Now()
+			call(fl)
+			floorT = append(floorT, time.Since(t0))
+			floorCPU += cpuTime(floorCmd.Process.Pid) - c0
+
+			t0 = time.Now()
+			raw()
+			rawT = append(rawT, time.Since(t0))
+		}
+		gcs := oursErr.gcs() - gc0
+		requests := sim.Counters().Requests - n // the raw GETs left out
+		sim.ResetCounters()
+		if res, err := ours.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_vm_details", Arguments: map[string]any{"vm_id": "vm-99999"}}); err != nil || !res.IsError {
+			b.Fatal(err, res)
+		}
+		missing := sim.Counters().Requests
+		o, f, r := median(oursT), median(floorT), median(rawT)
+		b.ReportMetric(ms(o), "ms-median")
+		b.ReportMetric(ms(f), "ms-floor")
+		b.ReportMetric(ms(r), "ms-rawGET")
+		b.ReportMetric(ms(o-f-r), "ours-beyond-floor-ms")
+		if floorCPU > 0 {
+			b.ReportMetric(float64(oursCPU)/float64(floorCPU), "cpu-ratio-to-floor")
+		}
+		b.ReportMetric(float64(oursCPU.Microseconds())/n, "cpu-µs/call")
+		b.ReportMetric(float64(floorCPU.Microseconds())/n, "floor-cpu-µs/call")
+		b.ReportMetric(float64(requests)/n, "requests/call")
+		b.ReportMetric(float64(missing), "requests/missing-VM")
+		b.ReportMetric(float64(gcs)*1000/n, "GCs/1000calls")
+		b.ReportMetric(oursErr.liveHeap(), "MB-live-heap")
+		if rss := rssMiB(oursCmd.Process.Pid); rss > 0 {
+			b.ReportMetric(rss, "MiB-RSS")
+		}
+		if raw, err := os.ReadFile("/proc/" + strconv.Itoa(oursCmd.Process.Pid) + "/smaps_rollup"); err == nil && os.Getenv("BENCH_SMAPS") != "" {
+			b.Log(string(raw))
+		}
+	}
+}
