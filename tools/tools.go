@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -153,22 +152,10 @@ func (s spec[In, Out]) tool() Tool {
 		Annotations: annotations(s.Kind, s.Idempotent),
 		InputSchema: in.s, OutputSchema: out.s,
 	}
-	h := s.Handle
-	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
-		// The middleware has validated the arguments already; a handler
-		// reached another way (a test, a future transport) validates them
-		// itself.
-		if err := validateArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
-			var zero Out
-			return nil, zero, err
-		}
-		markArgsValid(ctx)
-		return h(ctx, req, args)
-	}
 	return Tool{
 		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm, ConfirmIf: s.ConfirmIf, DryRun: s.DryRun,
 		Privileges: s.Privileges, Example: example,
-		add: func(srv *mcp.Server) { mcp.AddTool(srv, def, wrapped) },
+		add: func(srv *mcp.Server) { srv.AddTool(wireTool(def), rawHandler(def, s.Handle)) },
 	}
 }
 
