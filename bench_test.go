@@ -27,8 +27,13 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
+// benchBinary is the binary under benchmark: BENCH_BINARY if set (a binary
+// built from another commit, for before/after figures), else this tree's.
 func benchBinary(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv("BENCH_BINARY"); bin != "" {
+		return bin
+	}
 	bin, err := binary()
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -26,6 +27,7 @@ import (
 
 // binary builds the command once per test run.
 var binary = sync.OnceValues(func() (string, error) {
+	binaryBuilt.Store(true)
 	dir, err := os.MkdirTemp("", "vsphere-mcp-pro-test")
 	if err != nil {
 		return "", err
@@ -37,6 +39,9 @@ var binary = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
+
+// binaryBuilt tells TestMain whether there is a binary to remove.
+var binaryBuilt atomic.Bool
 
 func builtBinary(t *testing.T) string {
 	t.Helper()
@@ -52,6 +57,9 @@ func builtBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if !binaryBuilt.Load() {
+		os.Exit(code)
+	}
 	if bin, err := binary(); err == nil && bin != "" {
 		os.RemoveAll(filepath.Dir(bin))
 	}

@@ -23,30 +23,13 @@ import (
 // marshalled once into StructuredContent and, when the handler set no
 // content, a text block of the same JSON.
 
-// wireTool is def as tools/list shows it: the schemas marshalled once,
-// so that no tools/list marshals them again. The bytes are those of the
-// schemas themselves (encoding/json compacts both alike).
-func wireTool(def *mcp.Tool) *mcp.Tool {
-	t := *def
-	t.InputSchema, t.OutputSchema = mustMarshal(def.Name, def.InputSchema), mustMarshal(def.Name, def.OutputSchema)
-	return &t
-}
-
-func mustMarshal(name string, s any) json.RawMessage {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(fmt.Sprintf("tool %q: schema: %v", name, err))
-	}
-	return b
-}
-
 // rawHandler adapts a typed handler to the SDK's untyped one.
-func rawHandler[In, Out any](def *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) mcp.ToolHandler {
+func rawHandler[In, Out any](input func() *jsonschema.Schema, h mcp.ToolHandlerFor[In, Out]) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		// The middleware has validated the arguments already; a handler
 		// reached another way (a test, a future transport) validates them
 		// itself.
-		if err := validateArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
+		if err := validateArgs(req.Params.Arguments, input()); err != nil {
 			return toolError(err), nil
 		}
 		markArgsValid(ctx)
@@ -116,9 +99,11 @@ func decodeArgs[In any](raw json.RawMessage) (In, error) {
 	return in, err
 }
 
-// sdkUnmarshal is the SDK's decoding of arguments (go-sdk internal/json).
+// sdkUnmarshal is the SDK's decoding of arguments (go-sdk internal/json:
+// a segmentio Decoder that matches field names case-sensitively), without
+// the Decoder's 32 KiB read buffer: the arguments are in memory already.
+// As the Decoder, it decodes the first JSON value of data.
 func sdkUnmarshal(data []byte, v any) error {
-	dec := sjson.NewDecoder(bytes.NewReader(data))
-	dec.DontMatchCaseInsensitiveStructFields()
-	return dec.Decode(v)
+	_, err := sjson.Parse(data, v, sjson.DontMatchCaseInsensitiveStructFields)
+	return err
 }

@@ -30,10 +30,9 @@ func TestRawHandlerDoesWhatTheGenericOneDid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := &mcp.Tool{Name: "t", InputSchema: in}
 	var got adapterIn
 	fail := error(nil)
-	h := rawHandler(def, func(_ context.Context, _ *mcp.CallToolRequest, a adapterIn) (*mcp.CallToolResult, adapterOut, error) {
+	h := rawHandler(func() *jsonschema.Schema { return in }, func(_ context.Context, _ *mcp.CallToolRequest, a adapterIn) (*mcp.CallToolResult, adapterOut, error) {
 		got = a
 		return nil, adapterOut{B: "x", A: 1}, fail
 	})

@@ -34,6 +34,7 @@ type Tool struct {
 	// Example is a valid argument object against the simulator's default
 	// inventory: the docs show it and every test that calls every tool uses it.
 	Example json.RawMessage
+	schemas *toolSchemas
 	add     func(*mcp.Server)
 }
 
@@ -135,27 +136,33 @@ func (s spec[In, Out]) tool() Tool {
 		}
 		example = json.RawMessage(s.Example)
 	}
-	in, out := inferSchema[In](), inferSchema[Out]()
-	if p, ok := in.s.Properties["limit"]; ok && p.Maximum == nil {
-		in.between("limit", 1, maxLimit)
+	// The schemas come from schemas_gen.go, inferred and edited at build
+	// time by infer (go test ./tools -update); a tool missing there is
+	// inferred now, and TestGeneratedSchemas fails until it is added.
+	infer := func() (in, out *jsonschema.Schema) {
+		i, o := inferSchema[In](), inferSchema[Out]()
+		if p, ok := i.s.Properties["limit"]; ok && p.Maximum == nil {
+			i.between("limit", 1, maxLimit)
+		}
+		if s.Schema != nil {
+			s.Schema(i, o)
+		}
+		compactOutput(o.s)
+		// Unknown arguments are refused (validateArgs), with a message
+		// naming the valid ones, rather than advertised as
+		// additionalProperties:false in every schema of tools/list.
+		i.s.AdditionalProperties = nil
+		return i.s, o.s
 	}
-	if s.Schema != nil {
-		s.Schema(in, out)
-	}
-	compactOutput(out.s)
-	// Unknown arguments are refused (validateArgs), with a message naming
-	// the valid ones, rather than advertised as additionalProperties:false
-	// in every schema of tools/list.
-	in.s.AdditionalProperties = nil
 	def := &mcp.Tool{
 		Name: s.Name, Title: s.Title, Description: s.Description,
 		Annotations: annotations(s.Kind, s.Idempotent),
-		InputSchema: in.s, OutputSchema: out.s,
 	}
+	sch := newToolSchemas(def, infer)
 	return Tool{
 		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm, ConfirmIf: s.ConfirmIf, DryRun: s.DryRun,
-		Privileges: s.Privileges, Example: example,
-		add: func(srv *mcp.Server) { srv.AddTool(wireTool(def), rawHandler(def, s.Handle)) },
+		Privileges: s.Privileges, Example: example, schemas: sch,
+		add: func(srv *mcp.Server) { srv.AddTool(def, rawHandler(sch.input, s.Handle)) },
 	}
 }
 
@@ -266,37 +273,18 @@ func All(d Deps) []Tool {
 		// Toolset access (always on).
 		whoami,
 	}
-	// Each constructor infers its schemas by reflection; they are
-	// independent, so they run side by side (start-up time).
+	// The constructors are independent, so they run side by side
+	// (start-up time; a schema missing from schemas_gen.go is inferred).
 	catalog := make([]Tool, len(constructors))
 	var wg sync.WaitGroup
 	for i, build := range constructors {
 		wg.Go(func() {
 			catalog[i] = build(d)
-			hostnameArg(catalog[i].Def, d.Hosts)
+			catalog[i].schemas.hostnameArg(d.Hosts)
 		})
 	}
 	wg.Wait()
 	return catalog
-}
-
-// hostnameArg offers the hostname argument only where there is a choice:
-// with several allowed vCenters it lists them as an enum; with one it is
-// left out, as it could only name the default.
-func hostnameArg(def *mcp.Tool, hosts []string) {
-	in := def.InputSchema.(*jsonschema.Schema)
-	if len(hosts) < 2 {
-		delete(in.Properties, "hostname")
-		return
-	}
-	p := in.Properties["hostname"]
-	if p == nil { // whoami reports every host instead
-		return
-	}
-	p.Enum = make([]any, len(hosts))
-	for i, h := range hosts {
-		p.Enum[i] = h
-	}
 }
 
 // Names returns the catalogue's tool names, in catalogue order.
