@@ -35,7 +35,8 @@ import (
 //     (no re-execution);
 //   - floor: a go-sdk server with one tool (testdata/floor), built here.
 //
-// It reports each variant's median in ms, its ratio to the floor's, and the
+// It reports each variant's median in ms, its ratio to the floor's, its
+// median CPU time (less sensitive to other load than wall time), and the
 // garbage collections the bundle variant ran before its answer (GODEBUG
 // gctrace, one extra run). BENCH_BINARY=/path measures another binary (a
 // "before").
@@ -68,21 +69,24 @@ func BenchmarkStartup(b *testing.B) {
 	}
 	for b.Loop() {
 		samples := make([][]time.Duration, len(variants))
+		cpu := make([][]time.Duration, len(variants))
 		for range 25 {
 			for i, v := range variants {
-				d, _ := pipeStart(b, v.bin, v.env)
+				d, c, _ := pipeStart(b, v.bin, v.env)
 				samples[i] = append(samples[i], d)
+				cpu[i] = append(cpu[i], c)
 			}
 		}
 		floorMS := ms(median(samples[0]))
 		for i, v := range variants {
 			m := ms(median(samples[i]))
 			b.ReportMetric(m, v.name+"-ms-median")
+			b.ReportMetric(ms(median(cpu[i])), v.name+"-cpu-ms-median")
 			if i > 0 {
 				b.ReportMetric(m/floorMS, v.name+"-ratio-to-floor")
 			}
 		}
-		_, stderr := pipeStart(b, bin, append(variants[1].env, "GODEBUG=gctrace=1"))
+		_, _, stderr := pipeStart(b, bin, append(variants[1].env, "GODEBUG=gctrace=1"))
 		gcs := 0
 		for _, l := range strings.Split(stderr, "\n") {
 			if strings.HasPrefix(l, "gc ") {
@@ -95,8 +99,10 @@ func BenchmarkStartup(b *testing.B) {
 
 // pipeStart starts bin, writes initialize, notifications/initialized and
 // tools/list on its stdin, and returns the time until the tools/list answer
-// was read, and what the process wrote on stderr until then.
-func pipeStart(b *testing.B, bin string, env []string) (time.Duration, string) {
+// was read, the CPU time (user and system) of the process's whole life
+// (both images of a re-execution; stdin is closed after the answer), and
+// what it wrote on stderr.
+func pipeStart(b *testing.B, bin string, env []string) (took, cpu time.Duration, stderrText string) {
 	b.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = env
@@ -122,7 +128,6 @@ func pipeStart(b *testing.B, bin string, env []string) (time.Duration, string) {
 		b.Fatal(err)
 	}
 	r := bufio.NewReaderSize(stdout, 64<<10)
-	var took time.Duration
 	for {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
@@ -147,14 +152,17 @@ func pipeStart(b *testing.B, bin string, env []string) (time.Duration, string) {
 	stdin.Close()
 	_, _ = io.Copy(io.Discard, r)
 	_ = cmd.Wait()
-	return took, stderr.String()
+	return took, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), stderr.String()
 }
 
-// buildFloor builds testdata/floor, the one-tool go-sdk server.
+// buildFloor builds testdata/floor, the one-tool go-sdk server, static as
+// the releases (and the binary under test) are.
 func buildFloor(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "floor")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/floor").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/floor") // as releases are built, like the binary
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build floor: %v\n%s", err, out)
 	}
 	return bin
