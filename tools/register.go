@@ -9,7 +9,6 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	sjson "github.com/segmentio/encoding/json"
 )
 
 // This file registers a typed tool with the SDK's untyped Server.AddTool
@@ -73,8 +72,8 @@ func toolError(err error) *mcp.CallToolResult {
 	return &r
 }
 
-// decodeArgs decodes validated arguments as the SDK did: with its JSON
-// decoder (case-sensitive field names), and when a value does not decode
+// decodeArgs decodes validated arguments as the SDK did: field names
+// exactly (sdkUnmarshal), and when a value does not decode
 // as it stands (5.0 for an integer) through a map, re-marshalled, as the
 // SDK's validation left them. Nothing, or null, is the zero value.
 func decodeArgs[In any](raw json.RawMessage) (In, error) {
@@ -99,11 +98,9 @@ func decodeArgs[In any](raw json.RawMessage) (In, error) {
 	return in, err
 }
 
-// sdkUnmarshal is the SDK's decoding of arguments (go-sdk internal/json:
-// a segmentio Decoder that matches field names case-sensitively), without
-// the Decoder's 32 KiB read buffer: the arguments are in memory already.
-// As the Decoder, it decodes the first JSON value of data.
-func sdkUnmarshal(data []byte, v any) error {
-	_, err := sjson.Parse(data, v, sjson.DontMatchCaseInsensitiveStructFields)
-	return err
-}
+// sdkUnmarshal decodes arguments as the SDK's decoder did (go-sdk
+// internal/json, which matches field names case-sensitively): the
+// arguments have passed validateArgs, which refuses every name that is not
+// exactly one of the tool's, so encoding/json's case-insensitive matching
+// never applies, and no decoder with a 32 KiB read buffer is needed.
+func sdkUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -53,8 +53,10 @@ func TestRawHandlerDoesWhatTheGenericOneDid(t *testing.T) {
 			t.Errorf("args %q: structured %s, text %q", args, s, ResultText(res))
 		}
 	}
-	if res, _ := call(`{"limit":"5"}`); !res.IsError || !errors.As(res.GetError(), new(*argError)) {
-		t.Errorf("a string limit: %v, want an invalid-arguments result", res)
+	for _, bad := range []string{`{"limit":"5"}`, `{"LIMIT":5}`, `{"limit":5,"limit":6}`, `[1]`} {
+		if res, _ := call(bad); !res.IsError || !errors.As(res.GetError(), new(*argError)) || got != (adapterIn{}) {
+			t.Errorf("args %s: %v, handler saw %+v; want an invalid-arguments result", bad, res, got)
+		}
 	}
 	fail = errors.New("boom")
 	if res, err := call(`{}`); err != nil || !res.IsError || ResultText(res) != "boom" || !errors.Is(res.GetError(), fail) {
