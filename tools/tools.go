@@ -118,10 +118,11 @@ type spec[In, Out any] struct {
 
 // tool builds the catalogue entry. Schemas are inferred from In and Out,
 // normalised (no "null" unions), edited by Schema, and the output cut to its
-// top level; the handler is wrapped so
-// that invalid arguments are refused and the audit record knows the
-// arguments passed validation. Mistakes in a
-// declaration panic with the tool's name, at start-up.
+// top level — at build time, into schemas_gen.go (toolSchemas); the handler
+// is adapted (register.go) so that invalid arguments are refused and the
+// audit record knows the arguments passed validation. Mistakes in a
+// declaration panic with the tool's name, at start-up (or, for the
+// schemas, in TestGeneratedSchemas).
 func (s spec[In, Out]) tool() Tool {
 	if s.Name == "" || s.Title == "" || s.Description == "" || s.Toolset == "" || s.Level == 0 || s.Kind == 0 || s.Handle == nil {
 		panic(fmt.Sprintf("tool %q: name, title, description, toolset, level, kind and handler are required", s.Name))
@@ -309,10 +310,11 @@ func Policies(catalog []Tool) []policy.Tool {
 // sees and may call is decided per request by policy, through the
 // [Middleware].
 //
-// The SDK resolves and checks every schema as a tool is added, which is
-// most of the server's start-up time, so the tools are added from one
-// goroutine per CPU (adding is safe for concurrent use); tools/list orders
-// them by name whatever the order of adding.
+// The SDK decodes and checks every schema as a tool is added (three
+// decodes of each tool's JSON), the largest part of the server's start-up
+// left, so the tools are added from one goroutine per CPU (adding is safe
+// for concurrent use); tools/list orders them by name whatever the order of
+// adding.
 func Register(srv *mcp.Server, catalog []Tool) {
 	var wg sync.WaitGroup
 	next := make(chan Tool)
