@@ -28,11 +28,15 @@ type toolSchemas struct {
 // schema, each as tools/list shows it.
 type genSchemas struct{ In, Out string }
 
+// inferSchemas makes every tool infer its schemas instead of reading
+// schemas_gen.go: set by the tests that rewrite it (-update).
+var inferSchemas bool
+
 // newToolSchemas sets def's schemas for one vCenter; hostnameArg changes
 // them for several.
 func newToolSchemas(def *mcp.Tool, infer func() (in, out *jsonschema.Schema)) *toolSchemas {
 	g, ok := generatedSchemas[def.Name]
-	if !ok {
+	if !ok || inferSchemas {
 		g = renderSchemas(infer())
 	}
 	t := &toolSchemas{def: def, gen: g, infer: infer}
