@@ -51,6 +51,7 @@ const (
 )
 
 func main() {
+	startGC.hold() // gc.go
 	// Before anything else: the secrets must leave the process's initial
 	// environment, which /proc/PID/environ shows for the process's life
 	// (config/secrets.go). On Unix this re-executes the binary once.
@@ -107,6 +108,10 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if all := append(config.ProblemsOf(problems), wireProblems...); len(all) > 0 {
 		fmt.Fprintf(stderr, "vsphere-mcp-pro: configuration:\n  - %s\n", strings.Join(all, "\n  - "))
 		return exitUsage
+	}
+	a.server.AddReceivingMiddleware(startGC.releaseOnUse) // stdio: at the first tool call (gc.go)
+	if cfg.HTTP || cfg.Name == "call" || cfg.Name == "tools" {
+		startGC.release()
 	}
 	switch {
 	case cfg.Name == "call" || cfg.Name == "tools":

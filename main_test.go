@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -26,17 +27,23 @@ import (
 
 // binary builds the command once per test run.
 var binary = sync.OnceValues(func() (string, error) {
+	binaryBuilt.Store(true)
 	dir, err := os.MkdirTemp("", "vsphere-mcp-pro-test")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "vsphere-mcp-pro")
-	out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".").CombinedOutput() // as releases are built
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".") // as releases are built
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	return bin, nil
 })
+
+// binaryBuilt tells TestMain whether there is a binary to remove.
+var binaryBuilt atomic.Bool
 
 func builtBinary(t *testing.T) string {
 	t.Helper()
@@ -52,6 +59,9 @@ func builtBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if !binaryBuilt.Load() {
+		os.Exit(code)
+	}
 	if bin, err := binary(); err == nil && bin != "" {
 		os.RemoveAll(filepath.Dir(bin))
 	}

@@ -122,9 +122,9 @@ type Config struct {
 	// VCenterPassword is VCENTER_PASSWORD, or the content of
 	// VCENTER_PASSWORD_FILE.
 	VCenterPassword Secret
-	// RootCAs is VCENTER_CA_BUNDLE's certificates added to the system's; nil
-	// when no bundle is given.
-	RootCAs *x509.CertPool
+	// CABundle is VCENTER_CA_BUNDLE's certificates, trusted in addition to
+	// the system's; nil when no bundle is given.
+	CABundle *vcenter.CABundle
 	// Policy is TOKENS_TO_ROLES and ROLES_TO_TOOLS, or POLICY_FILE.
 	Policy policy.Config
 	// AuditKey is the content of AUDIT_KEY_FILE: the key of the audit
@@ -232,11 +232,11 @@ func Load(args, environ []string) (Config, error) {
 		report("VSPHERE_API_MODE", "=%q: use api or rest", e.APIMode)
 	}
 	if e.CABundle != "" {
-		pool, err := vcenter.LoadCABundle(e.CABundle)
+		bundle, err := vcenter.LoadCABundle(e.CABundle)
 		if err != nil {
 			report("VCENTER_CA_BUNDLE", "=%s: %v", e.CABundle, strings.TrimPrefix(unwrapPath(err).Error(), "VCENTER_CA_BUNDLE: "))
 		}
-		cfg.RootCAs = pool
+		cfg.CABundle = bundle
 	}
 	checkRange := func(name string, v, lo, hi float64, unit string) {
 		if !bad[name] && (v < lo || v > hi) {
@@ -371,11 +371,12 @@ func loadState(e *Env, report func(name, format string, a ...any), checkRange fu
 	}
 	var pool *x509.CertPool
 	if e.StateCABundle != "" {
-		p, err := vcenter.LoadCABundle(e.StateCABundle)
+		b, err := vcenter.LoadCABundle(e.StateCABundle)
 		if err != nil {
 			report("SERVER_STATE_CA_BUNDLE", "=%s: %v", e.StateCABundle, strings.TrimPrefix(unwrapPath(err).Error(), "VCENTER_CA_BUNDLE: "))
+		} else {
+			pool = b.Pool() // serve --http only: off the stdio start-up path
 		}
-		pool = p
 	}
 	return password, pool
 }
@@ -482,7 +483,7 @@ func (c Config) State(log zerolog.Logger, scrub *redact.Scrubber, failed func(op
 func (c Config) VCenter(log zerolog.Logger) vcenter.Config {
 	vc := vcenter.Config{
 		Host: c.Host, User: c.User, Password: string(c.VCenterPassword), Mode: vcenter.Mode(c.APIMode),
-		Insecure: c.Insecure, RootCAs: c.RootCAs, Timeout: Seconds(c.TimeoutS), Retries: c.Retries,
+		Insecure: c.Insecure, CABundle: c.CABundle, Timeout: Seconds(c.TimeoutS), Retries: c.Retries,
 		Backoff: Seconds(c.BackoffS), Log: log,
 	}
 	if vc.Retries == 0 {

@@ -192,11 +192,9 @@ func checkTCP(ctx context.Context, host string, timeout time.Duration) Result {
 // with the certificate's issuer, or the host name the certificate carries.
 func checkTLS(ctx context.Context, host string, cfg vcenter.Config, timeout time.Duration) Result {
 	r := Result{Name: "TLS"}
-	name, _, _ := net.SplitHostPort(host)
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: &tls.Config{
-		MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs, ServerName: name,
-		InsecureSkipVerify: cfg.Insecure, //nolint:gosec // reports what the client will do with INSECURE=true
-	}}
+	// The client's own TLS configuration: the same roots, bundle-first
+	// verification and INSECURE=true.
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: vcenter.TLSConfig(host, cfg.RootCAs, cfg.CABundle, cfg.Insecure)}
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		r.Detail, r.Fix = describeTLS(err, host)

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
@@ -345,13 +344,13 @@ func sortedKeys(m map[string]bool) []string {
 
 func TestHostnameArgument(t *testing.T) {
 	for _, tool := range catalog() {
-		if _, ok := tool.Def.InputSchema.(*jsonschema.Schema).Properties["hostname"]; ok {
+		if _, ok := tool.InputSchema().Properties["hostname"]; ok {
 			t.Errorf("%s offers hostname with one vCenter", tool.Def.Name)
 		}
 	}
 	hosts := []string{"vc1.example.com:443", "vc2.example.com:443"}
 	for _, tool := range All(Deps{Hosts: hosts}) {
-		p := tool.Def.InputSchema.(*jsonschema.Schema).Properties["hostname"]
+		p := tool.InputSchema().Properties["hostname"]
 		if tool.Def.Name == "whoami" {
 			continue
 		}

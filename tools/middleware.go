@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 
@@ -211,7 +210,7 @@ func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
 			// is then audited as invalid_args (see callState.final).
 			ctr, _ := req.(*mcp.CallToolRequest)
 			if t, ok := m.catalog[cs.tool]; ok && ctr != nil {
-				if err := validateArgs(ctr.Params.Arguments, t.Def.InputSchema.(*jsonschema.Schema)); err != nil {
+				if err := validateArgs(ctr.Params.Arguments, t.InputSchema()); err != nil {
 					return errorResult(err.Error()), nil
 				}
 			}

@@ -1,10 +1,94 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
+
+// toolSchemas are a tool's schemas. Inferring them by reflection, and
+// marshalling them for every tools/list, cost a third of start-up; so they
+// are inferred at build time (schemas_gen.go, written by go test ./tools
+// -update and checked by TestGeneratedSchemas) and kept as the JSON that
+// tools/list shows. The input schema is parsed for validation on the
+// tool's first call.
+type toolSchemas struct {
+	def   *mcp.Tool
+	gen   genSchemas
+	infer func() (in, out *jsonschema.Schema) // the truth schemas_gen.go is generated from
+	// input is the input schema as the tool's def shows it, parsed once.
+	input func() *jsonschema.Schema
+}
+
+// genSchemas is one tool's entry of schemas_gen.go: the input schema as
+// the tool's spec infers it without hostname (one vCenter), and the output
+// schema, each as tools/list shows it.
+type genSchemas struct{ In, Out string }
+
+// inferSchemas makes every tool infer its schemas instead of reading
+// schemas_gen.go: set by the tests that rewrite it (-update).
+var inferSchemas bool
+
+// newToolSchemas sets def's schemas for one vCenter; hostnameArg changes
+// them for several.
+func newToolSchemas(def *mcp.Tool, infer func() (in, out *jsonschema.Schema)) *toolSchemas {
+	g, ok := generatedSchemas[def.Name]
+	if !ok || inferSchemas {
+		g = renderSchemas(infer())
+	}
+	t := &toolSchemas{def: def, gen: g, infer: infer}
+	def.InputSchema, def.OutputSchema = json.RawMessage(g.In), json.RawMessage(g.Out)
+	t.input = sync.OnceValue(func() *jsonschema.Schema {
+		var s jsonschema.Schema
+		if err := json.Unmarshal(def.InputSchema.(json.RawMessage), &s); err != nil {
+			panic(fmt.Sprintf("tool %q: input schema: %v", def.Name, err))
+		}
+		return &s
+	})
+	return t
+}
+
+// renderSchemas is genSchemas of inferred schemas (in loses hostname).
+func renderSchemas(in, out *jsonschema.Schema) genSchemas {
+	delete(in.Properties, "hostname")
+	return genSchemas{In: mustMarshalString(in), Out: mustMarshalString(out)}
+}
+
+func mustMarshalString(s *jsonschema.Schema) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("tools: schema: %v", err))
+	}
+	return string(b)
+}
+
+// hostnameArg offers the hostname argument only where there is a choice:
+// with several allowed vCenters it lists them as an enum; with one it is
+// left out, as it could only name the default. It runs before the tool
+// is first called.
+func (t *toolSchemas) hostnameArg(hosts []string) {
+	if len(hosts) < 2 {
+		return // newToolSchemas set the one-vCenter schema
+	}
+	// Inferred again (the generated JSON has lost the order of the
+	// properties), as before schemas were generated: several vCenters are
+	// the rare case.
+	in, _ := t.infer()
+	if p := in.Properties["hostname"]; p != nil { // whoami reports every host instead
+		p.Enum = make([]any, len(hosts))
+		for i, h := range hosts {
+			p.Enum[i] = h
+		}
+	}
+	t.def.InputSchema = json.RawMessage(mustMarshalString(in))
+	t.input = func() *jsonschema.Schema { return in }
+}
+
+// InputSchema is the tool's input schema, as tools/list shows it.
+func (t Tool) InputSchema() *jsonschema.Schema { return t.schemas.input() }
 
 // schema is an inferred JSON schema being edited by a tool constructor for
 // what struct tags cannot say (enums, bounds).

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -35,6 +34,7 @@ type Tool struct {
 	// Example is a valid argument object against the simulator's default
 	// inventory: the docs show it and every test that calls every tool uses it.
 	Example json.RawMessage
+	schemas *toolSchemas
 	add     func(*mcp.Server)
 }
 
@@ -118,10 +118,11 @@ type spec[In, Out any] struct {
 
 // tool builds the catalogue entry. Schemas are inferred from In and Out,
 // normalised (no "null" unions), edited by Schema, and the output cut to its
-// top level; the handler is wrapped so
-// that invalid arguments are refused and the audit record knows the
-// arguments passed validation. Mistakes in a
-// declaration panic with the tool's name, at start-up.
+// top level — at build time, into schemas_gen.go (toolSchemas); the handler
+// is adapted (register.go) so that invalid arguments are refused and the
+// audit record knows the arguments passed validation. Mistakes in a
+// declaration panic with the tool's name, at start-up (or, for the
+// schemas, in TestGeneratedSchemas).
 func (s spec[In, Out]) tool() Tool {
 	if s.Name == "" || s.Title == "" || s.Description == "" || s.Toolset == "" || s.Level == 0 || s.Kind == 0 || s.Handle == nil {
 		panic(fmt.Sprintf("tool %q: name, title, description, toolset, level, kind and handler are required", s.Name))
@@ -136,39 +137,33 @@ func (s spec[In, Out]) tool() Tool {
 		}
 		example = json.RawMessage(s.Example)
 	}
-	in, out := inferSchema[In](), inferSchema[Out]()
-	if p, ok := in.s.Properties["limit"]; ok && p.Maximum == nil {
-		in.between("limit", 1, maxLimit)
+	// The schemas come from schemas_gen.go, inferred and edited at build
+	// time by infer (go test ./tools -update); a tool missing there is
+	// inferred now, and TestGeneratedSchemas fails until it is added.
+	infer := func() (in, out *jsonschema.Schema) {
+		i, o := inferSchema[In](), inferSchema[Out]()
+		if p, ok := i.s.Properties["limit"]; ok && p.Maximum == nil {
+			i.between("limit", 1, maxLimit)
+		}
+		if s.Schema != nil {
+			s.Schema(i, o)
+		}
+		compactOutput(o.s)
+		// Unknown arguments are refused (validateArgs), with a message
+		// naming the valid ones, rather than advertised as
+		// additionalProperties:false in every schema of tools/list.
+		i.s.AdditionalProperties = nil
+		return i.s, o.s
 	}
-	if s.Schema != nil {
-		s.Schema(in, out)
-	}
-	compactOutput(out.s)
-	// Unknown arguments are refused (validateArgs), with a message naming
-	// the valid ones, rather than advertised as additionalProperties:false
-	// in every schema of tools/list.
-	in.s.AdditionalProperties = nil
 	def := &mcp.Tool{
 		Name: s.Name, Title: s.Title, Description: s.Description,
 		Annotations: annotations(s.Kind, s.Idempotent),
-		InputSchema: in.s, OutputSchema: out.s,
 	}
-	h := s.Handle
-	wrapped := func(ctx context.Context, req *mcp.CallToolRequest, args In) (*mcp.CallToolResult, Out, error) {
-		// The middleware has validated the arguments already; a handler
-		// reached another way (a test, a future transport) validates them
-		// itself.
-		if err := validateArgs(req.Params.Arguments, def.InputSchema.(*jsonschema.Schema)); err != nil {
-			var zero Out
-			return nil, zero, err
-		}
-		markArgsValid(ctx)
-		return h(ctx, req, args)
-	}
+	sch := newToolSchemas(def, infer)
 	return Tool{
 		Def: def, Toolset: s.Toolset, Level: s.Level, Kind: s.Kind, Confirm: s.Confirm, ConfirmIf: s.ConfirmIf, DryRun: s.DryRun,
-		Privileges: s.Privileges, Example: example,
-		add: func(srv *mcp.Server) { mcp.AddTool(srv, def, wrapped) },
+		Privileges: s.Privileges, Example: example, schemas: sch,
+		add: func(srv *mcp.Server) { srv.AddTool(def, rawHandler(sch.input, s.Handle)) },
 	}
 }
 
@@ -279,37 +274,18 @@ func All(d Deps) []Tool {
 		// Toolset access (always on).
 		whoami,
 	}
-	// Each constructor infers its schemas by reflection; they are
-	// independent, so they run side by side (start-up time).
+	// The constructors are independent, so they run side by side
+	// (start-up time; a schema missing from schemas_gen.go is inferred).
 	catalog := make([]Tool, len(constructors))
 	var wg sync.WaitGroup
 	for i, build := range constructors {
 		wg.Go(func() {
 			catalog[i] = build(d)
-			hostnameArg(catalog[i].Def, d.Hosts)
+			catalog[i].schemas.hostnameArg(d.Hosts)
 		})
 	}
 	wg.Wait()
 	return catalog
-}
-
-// hostnameArg offers the hostname argument only where there is a choice:
-// with several allowed vCenters it lists them as an enum; with one it is
-// left out, as it could only name the default.
-func hostnameArg(def *mcp.Tool, hosts []string) {
-	in := def.InputSchema.(*jsonschema.Schema)
-	if len(hosts) < 2 {
-		delete(in.Properties, "hostname")
-		return
-	}
-	p := in.Properties["hostname"]
-	if p == nil { // whoami reports every host instead
-		return
-	}
-	p.Enum = make([]any, len(hosts))
-	for i, h := range hosts {
-		p.Enum[i] = h
-	}
 }
 
 // Names returns the catalogue's tool names, in catalogue order.
@@ -334,10 +310,11 @@ func Policies(catalog []Tool) []policy.Tool {
 // sees and may call is decided per request by policy, through the
 // [Middleware].
 //
-// The SDK resolves and checks every schema as a tool is added, which is
-// most of the server's start-up time, so the tools are added from one
-// goroutine per CPU (adding is safe for concurrent use); tools/list orders
-// them by name whatever the order of adding.
+// The SDK decodes and checks every schema as a tool is added (three
+// decodes of each tool's JSON), the largest part of the server's start-up
+// left, so the tools are added from one goroutine per CPU (adding is safe
+// for concurrent use); tools/list orders them by name whatever the order of
+// adding.
 func Register(srv *mcp.Server, catalog []Tool) {
 	var wg sync.WaitGroup
 	next := make(chan Tool)

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/google/jsonschema-go/jsonschema"
 )
 
 // TestValidationMessages: a call with invalid arguments gets one sentence
@@ -203,7 +201,7 @@ func TestValidatorKnowsEveryKeyword(t *testing.T) {
 		}
 	}
 	for _, tool := range All(Deps{Hosts: []string{"a:443", "b:443"}}) {
-		b, err := json.Marshal(tool.Def.InputSchema.(*jsonschema.Schema))
+		b, err := json.Marshal(tool.InputSchema())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,6 @@ package vcenter
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,8 +52,10 @@ type Config struct {
 	Mode     Mode
 
 	// RootCAs are the certificate authorities to trust; nil means the
-	// system roots.
+	// system roots, and CABundle's certificates in addition to them.
 	RootCAs *x509.CertPool
+	// CABundle is VCENTER_CA_BUNDLE (nil: none); see [CABundle].
+	CABundle *CABundle
 	// Insecure skips certificate verification (INSECURE=true).
 	Insecure bool
 
@@ -223,11 +223,7 @@ func (c *Client) Close(ctx context.Context) error {
 
 func (c *Client) newHTTPClient() *retryablehttp.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		RootCAs:            c.cfg.RootCAs,
-		InsecureSkipVerify: c.cfg.Insecure, //nolint:gosec // INSECURE=true is the operator's explicit choice, warned about at start
-	}
+	tr.TLSClientConfig = TLSConfig(c.host, c.cfg.RootCAs, c.cfg.CABundle, c.cfg.Insecure)
 	tr.MaxIdleConnsPerHost = 2 * c.cfg.Parallelism
 	tr.Proxy = nil // vCenter is reached directly; a proxy would see session tokens
 	rc := &retryablehttp.Client{
@@ -317,23 +313,6 @@ func validHostName(h string) bool {
 		}
 	}
 	return true
-}
-
-// LoadCABundle returns the system roots plus the certificates of the PEM
-// file at path (VCENTER_CA_BUNDLE).
-func LoadCABundle(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path) //nolint:gosec // G304: the operator names this file (VCENTER_CA_BUNDLE)
-	if err != nil {
-		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("VCENTER_CA_BUNDLE: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // pathOf renders a request path and query for errors and logs.

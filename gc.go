@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Start-up allocates a few megabytes that stay live (catalogue, schemas,
+// policy), which the default GOGC collected two or three times before the
+// first answer. So main turns the collector off until the server is in use,
+// under a memory limit that makes the runtime collect anyway should
+// start-up ever need more; then GOGC and GOMEMLIMIT are as configured.
+
+// startHeapLimit bounds the heap while collection is held.
+const startHeapLimit = 64 << 20
+
+// gcHold restores the collector's settings once.
+type gcHold struct {
+	once        sync.Once
+	held        bool
+	percent     int
+	memoryLimit int64
+}
+
+// startGC is held by main; run releases it (tests call run: nothing held).
+var startGC gcHold
+
+// hold turns collection off, remembering GOGC and GOMEMLIMIT.
+func (g *gcHold) hold() {
+	g.held = true
+	g.percent = debug.SetGCPercent(-1)
+	g.memoryLimit = debug.SetMemoryLimit(-1)
+	debug.SetMemoryLimit(min(g.memoryLimit, startHeapLimit))
+}
+
+// release restores GOGC and GOMEMLIMIT; later calls do nothing.
+func (g *gcHold) release() {
+	g.once.Do(func() {
+		if g.held {
+			debug.SetMemoryLimit(g.memoryLimit)
+			debug.SetGCPercent(g.percent)
+		}
+	})
+}
+
+// releaseOnUse releases the collector at the server's first request that is
+// not part of a client's start (initialize, tools/list, the notification):
+// a tool call, usually.
+func (g *gcHold) releaseOnUse(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "initialize", "notifications/initialized", "tools/list":
+		default:
+			g.release()
+		}
+		return next(ctx, method, req)
+	}
+}
