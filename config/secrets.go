@@ -22,7 +22,9 @@ import (
 // Unix the process re-executes itself once, early in main: the same binary,
 // arguments, stdin, stdout and stderr (the MCP channel), and PID, with an
 // environment without the secrets, which it passes instead through an
-// inherited pipe that the new image reads and closes at start.
+// inherited pipe that the new image reads and closes at start. On Linux it
+// first tries to overwrite those entries of the block in place, through
+// /proc/self/mem (eraseInitialEnviron), and re-executes only if it cannot.
 
 // secretsFDVariable names the pipe in the new image's environment; it also
 // marks the new image, so that it never re-executes again.
@@ -89,6 +91,14 @@ func ShedSecrets(environ []string) ([]string, error) {
 	if len(payload) > maxSecrets {
 		return environ, fmt.Errorf("%w: they hold more than %d bytes, too many to hand over", ErrSecretsVisible, maxSecrets)
 	}
+	// On Linux the block can usually be overwritten in place, which spares
+	// starting a second image; elsewhere, or if that fails, re-execute.
+	if eraseInitialEnviron(SecretVariables()) == nil {
+		for name := range secrets {
+			_ = os.Unsetenv(name) // nor do child processes inherit them
+		}
+		return environ, nil
+	}
 	rest := environ
 	for name := range secrets {
 		rest = without(rest, name)
@@ -96,6 +106,9 @@ func ShedSecrets(environ []string) ([]string, error) {
 	err := reexec(payload, rest)
 	return environ, fmt.Errorf("%w: %w", ErrSecretsVisible, err)
 }
+
+// errNoErase is why the initial environment cannot be overwritten in place.
+var errNoErase = errors.New("the initial environment cannot be overwritten on this system")
 
 // ErrSecretsVisible is wrapped by the error of [ShedSecrets] when the
 // secrets could not be removed from the process's initial environment:

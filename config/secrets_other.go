@@ -14,3 +14,6 @@ func reexec([]byte, []string) error { return errNoReexec }
 
 // checkPipe refuses every descriptor: nothing hands secrets over here.
 func checkPipe(int) error { return errNoReexec }
+
+// eraseInitialEnviron is not possible on Windows either.
+func eraseInitialEnviron([]string) error { return errNoErase }
