@@ -2,9 +2,12 @@ package vcenter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // nameCache maps ids to names for the small, slow-changing parts of the
@@ -16,6 +19,9 @@ type nameCache struct {
 	loaded map[Kind]time.Time
 	names  map[Kind]map[string]string
 	parent map[string]cachedParent // host id → its cluster (or "")
+	// fill makes concurrent look-ups that miss share one list request per
+	// kind (two VM reads naming the same network send one network list).
+	fill singleflight.Group
 }
 
 type cachedParent struct {
@@ -43,12 +49,30 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	if fresh && ok {
 		return n
 	}
+	v, err, _ := nc.fill.Do(string(k), func() (any, error) {
+		m, err := c.loadNames(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		nc.mu.Lock()
+		nc.names[k], nc.loaded[k] = m, time.Now()
+		nc.mu.Unlock()
+		return m, nil
+	})
+	if err != nil {
+		return ""
+	}
+	return v.(map[string]string)[id]
+}
+
+// loadNames lists one kind of the inventory as id → name.
+func (c *Client) loadNames(ctx context.Context, k Kind) (map[string]string, error) {
 	m := map[string]string{}
 	switch k {
 	case KindHost:
 		items, _, err := c.ListHosts(ctx, HostFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -56,7 +80,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindCluster:
 		items, _, err := c.ListClusters(ctx, ClusterFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -64,7 +88,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindFolder:
 		items, _, err := c.ListFolders(ctx, FolderFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
@@ -72,19 +96,18 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	case KindNetwork:
 		items, _, err := c.ListNetworks(ctx, NetworkFilter{})
 		if err != nil {
-			return ""
+			return nil, err
 		}
 		for _, it := range items {
 			m[it.ID] = it.Name
 		}
 	default:
-		return ""
+		return nil, errUnnamedKind
 	}
-	nc.mu.Lock()
-	nc.names[k], nc.loaded[k] = m, time.Now()
-	nc.mu.Unlock()
-	return m[id]
+	return m, nil
 }
+
+var errUnnamedKind = errors.New("no name cache for this kind")
 
 // clusterOf returns the cluster id of a host ("" for a standalone host),
 // through VI/JSON HostSystem.parent.
