@@ -22,6 +22,9 @@ type nameCache struct {
 	// fill makes concurrent look-ups that miss share one list request per
 	// kind (two VM reads naming the same network send one network list).
 	fill singleflight.Group
+	// missed, when set (by tests), is called by every look-up that found
+	// the cache stale, before it joins or starts a fill.
+	missed func()
 }
 
 type cachedParent struct {
@@ -49,7 +52,18 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	if fresh && ok {
 		return n
 	}
+	if nc.missed != nil {
+		nc.missed()
+	}
 	v, err, _ := nc.fill.Do(string(k), func() (any, error) {
+		// A fill that ended between this look-up's miss and its Do has
+		// the answer already.
+		nc.mu.Lock()
+		m, fresh := nc.names[k], time.Since(nc.loaded[k]) < nameTTL
+		nc.mu.Unlock()
+		if _, ok := m[id]; fresh && ok {
+			return m, nil
+		}
 		m, err := c.loadNames(ctx, k)
 		if err != nil {
 			return nil, err
