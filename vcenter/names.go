@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // nameCache maps ids to names for the small, slow-changing parts of the
@@ -21,7 +19,7 @@ type nameCache struct {
 	parent map[string]cachedParent // host id → its cluster (or "")
 	// fill makes concurrent look-ups that miss share one list request per
 	// kind (two VM reads naming the same network send one network list).
-	fill singleflight.Group
+	fill flightGroup
 	// missed, when set (by tests), is called by every look-up that found
 	// the cache stale, before it joins or starts a fill.
 	missed func()
@@ -55,7 +53,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	if nc.missed != nil {
 		nc.missed()
 	}
-	v, err, _ := nc.fill.Do(string(k), func() (any, error) {
+	v, err := nc.fill.do(ctx, string(k), func() (any, error) {
 		// A fill that ended between this look-up's miss and its Do has
 		// the answer already.
 		nc.mu.Lock()
@@ -122,6 +120,58 @@ func (c *Client) loadNames(ctx context.Context, k Kind) (map[string]string, erro
 }
 
 var errUnnamedKind = errors.New("no name cache for this kind")
+
+// flightGroup runs one fill per key at a time: callers that arrive while
+// one runs wait for its result instead of sending their own request. It is
+// golang.org/x/sync/singleflight's Do, kept in the package because vcenter
+// imports only the standard library and its few listed modules (STYLE.md,
+// imports_test.go). The zero value is ready.
+type flightGroup struct {
+	mu sync.Mutex // guards m
+	m  map[string]*flight
+}
+
+type flight struct {
+	done chan struct{} // closed when val and err are set
+	val  any
+	err  error
+}
+
+var errFillFailed = errors.New("the shared look-up did not finish")
+
+// do returns fn's result, running fn only if no call for key is in
+// flight; a waiting caller gives up when its own ctx ends.
+func (g *flightGroup) do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	g.mu.Lock()
+	if f, ok := g.m[key]; ok {
+		g.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.val, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if g.m == nil {
+		g.m = make(map[string]*flight)
+	}
+	f := &flight{done: make(chan struct{})}
+	g.m[key] = f
+	g.mu.Unlock()
+	finished := false
+	defer func() {
+		if !finished { // fn panicked: the waiters get an error, the panic goes on
+			f.val, f.err = nil, errFillFailed
+		}
+		g.mu.Lock()
+		delete(g.m, key)
+		g.mu.Unlock()
+		close(f.done)
+	}()
+	f.val, f.err = fn()
+	finished = true
+	return f.val, f.err
+}
 
 // clusterOf returns the cluster id of a host ("" for a standalone host),
 // through VI/JSON HostSystem.parent.
