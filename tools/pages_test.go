@@ -47,3 +47,52 @@ func TestPageIsCutToStayUnder100kB(t *testing.T) {
 }
 
 func cursor2(q string, o int) cursor { return cursor{Query: q, Offset: o} }
+
+// TestPageCacheBoundsItems: past its newest listing, the cache holds at
+// most maxCachedItems items; the newest is kept however long, and a first
+// page lets the listing it replaces go before fetching.
+func TestPageCacheBoundsItems(t *testing.T) {
+	c := newPageCache(8, time.Minute)
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := c.byKey[k]; !ok {
+				return false
+			}
+		}
+		return c.order.Len() == len(keys)
+	}
+	part := maxCachedItems * 2 / 3 // one fits beyond the newest, two do not
+	c.put("a", "A", part)
+	c.put("b", "B", part)
+	if !has("a", "b") {
+		t.Fatal("a listing evicted within the budget")
+	}
+	c.put("big", "BIG", 2*maxCachedItems) // a and b beyond it are over the budget: a goes
+	if !has("b", "big") || c.count != part+2*maxCachedItems {
+		t.Fatalf("after big: %d entries, %d items; want b and big", c.order.Len(), c.count)
+	}
+	c.put("huge", "HUGE", 4*maxCachedItems) // over the budget alone: kept, and alone
+	if !has("huge") || c.count != 4*maxCachedItems {
+		t.Fatalf("after huge: %d entries, %d items; want huge alone", c.order.Len(), c.count)
+	}
+	c.drop("huge")
+	if c.order.Len() != 0 || c.count != 0 {
+		t.Errorf("after drop: %d entries, %d items", c.order.Len(), c.count)
+	}
+
+	d := Deps{pages: newPageCache(2, time.Minute)}
+	fetches := 0
+	fetch := func() ([]int, error) { fetches++; return make([]int, 10), nil }
+	p, _, _ := paginate(d, "k", pageArgs{Limit: 3}, fetch)
+	if _, _, err := paginate(d, "k", pageArgs{Limit: 3, Cursor: p.NextCursor}, fetch); err != nil || fetches != 1 {
+		t.Fatalf("a later page fetched again (%d fetches, %v)", fetches, err)
+	}
+	if _, _, err := paginate(d, "k", pageArgs{Limit: 3}, func() ([]int, error) {
+		if _, ok := d.pages.get("k"); ok {
+			t.Error("the old listing is still cached while the new one is fetched")
+		}
+		return fetch()
+	}); err != nil || fetches != 2 {
+		t.Errorf("a first page did not list afresh (%d fetches, %v)", fetches, err)
+	}
+}

@@ -352,6 +352,9 @@ const maxMessageLen = 500
 // model, terminal escapes, or bidirectional overrides that make a reader see
 // other text than the bytes say).
 func sanitize(s string, max int) string {
+	if len(s) <= max && printableASCII(s) {
+		return s // nothing to replace, drop or cut: the common case
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		switch {
@@ -370,6 +373,17 @@ func sanitize(s string, max int) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// printableASCII reports whether s is all printable ASCII (space to
+// tilde): no control, format or invalid characters.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,9 +1,10 @@
 package vcenter
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ func (c *Client) ListHosts(ctx context.Context, f HostFilter) ([]Host, ListStats
 	if f.Standalone != nil {
 		fs["standalone"] = []string{fmt.Sprint(*f.Standalone)}
 	}
-	l := newLister(c, "/vcenter/host", func(h Host) string { return h.ID },
+	l := newLister(c, "/vcenter/host", func(h *Host) string { return h.ID },
 		splitExisting("datacenters"), splitExisting("clusters"), splitExisting("folders"),
 		splitBy("datacenters", c.datacenterIDs),
 		splitBy("clusters", c.clusterIDs),
@@ -56,7 +57,7 @@ func (c *Client) ListHosts(ctx context.Context, f HostFilter) ([]Host, ListStats
 		h.ID, h.Name = sanitize(h.ID, maxIDLen), sanitize(h.Name, maxNameLen)
 		h.ConnectionState, h.PowerState = sanitize(h.ConnectionState, 32), sanitize(h.PowerState, 32)
 	}
-	sortByName(hosts, func(h Host) (string, string) { return h.Name, h.ID })
+	sortByName(hosts, func(h *Host) (string, string) { return h.Name, h.ID })
 	return hosts, stats, nil
 }
 
@@ -83,7 +84,7 @@ func (c *Client) ListDatastores(ctx context.Context, f DatastoreFilter) ([]Datas
 		return nil, ListStats{}, err
 	}
 	fs := filterSet{"datastores": f.IDs, "names": f.Names, "types": f.Types, "folders": f.Folders, "datacenters": f.Datacenters}
-	l := newLister(c, "/vcenter/datastore", func(d Datastore) string { return d.ID },
+	l := newLister(c, "/vcenter/datastore", func(d *Datastore) string { return d.ID },
 		splitExisting("datacenters"), splitExisting("folders"), splitExisting("types"),
 		splitBy("datacenters", c.datacenterIDs),
 		splitBy("folders", c.folderIDs("DATASTORE")),
@@ -95,7 +96,7 @@ func (c *Client) ListDatastores(ctx context.Context, f DatastoreFilter) ([]Datas
 	for i := range ds {
 		ds[i].ID, ds[i].Name, ds[i].Type = sanitize(ds[i].ID, maxIDLen), sanitize(ds[i].Name, maxNameLen), sanitize(ds[i].Type, 32)
 	}
-	sortByName(ds, func(d Datastore) (string, string) { return d.Name, d.ID })
+	sortByName(ds, func(d *Datastore) (string, string) { return d.Name, d.ID })
 	return ds, stats, nil
 }
 
@@ -117,7 +118,7 @@ func (c *Client) ListNetworks(ctx context.Context, f NetworkFilter) ([]Network, 
 		return nil, ListStats{}, err
 	}
 	fs := filterSet{"networks": f.IDs, "names": f.Names, "types": f.Types, "folders": f.Folders, "datacenters": f.Datacenters}
-	l := newLister(c, "/vcenter/network", func(n Network) string { return n.ID },
+	l := newLister(c, "/vcenter/network", func(n *Network) string { return n.ID },
 		splitExisting("datacenters"), splitExisting("folders"), splitExisting("types"),
 		splitBy("datacenters", c.datacenterIDs),
 		splitBy("types", fixed("STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK")),
@@ -130,7 +131,7 @@ func (c *Client) ListNetworks(ctx context.Context, f NetworkFilter) ([]Network, 
 	for i := range ns {
 		ns[i].ID, ns[i].Name, ns[i].Type = sanitize(ns[i].ID, maxIDLen), sanitize(ns[i].Name, maxNameLen), sanitize(ns[i].Type, 32)
 	}
-	sortByName(ns, func(n Network) (string, string) { return n.Name, n.ID })
+	sortByName(ns, func(n *Network) (string, string) { return n.Name, n.ID })
 	return ns, stats, nil
 }
 
@@ -151,7 +152,7 @@ func (c *Client) ListDatacenters(ctx context.Context, f DatacenterFilter) ([]Dat
 		return nil, ListStats{}, err
 	}
 	fs := filterSet{"datacenters": f.IDs, "names": f.Names, "folders": f.Folders}
-	l := newLister(c, "/vcenter/datacenter", func(d Datacenter) string { return d.ID },
+	l := newLister(c, "/vcenter/datacenter", func(d *Datacenter) string { return d.ID },
 		splitExisting("folders"),
 		splitBy("folders", c.folderIDs("DATACENTER")),
 	)
@@ -162,7 +163,7 @@ func (c *Client) ListDatacenters(ctx context.Context, f DatacenterFilter) ([]Dat
 	for i := range dcs {
 		dcs[i].ID, dcs[i].Name = sanitize(dcs[i].ID, maxIDLen), sanitize(dcs[i].Name, maxNameLen)
 	}
-	sortByName(dcs, func(d Datacenter) (string, string) { return d.Name, d.ID })
+	sortByName(dcs, func(d *Datacenter) (string, string) { return d.Name, d.ID })
 	return dcs, stats, nil
 }
 
@@ -185,7 +186,7 @@ func (c *Client) ListClusters(ctx context.Context, f ClusterFilter) ([]Cluster, 
 		return nil, ListStats{}, err
 	}
 	fs := filterSet{"clusters": f.IDs, "names": f.Names, "folders": f.Folders, "datacenters": f.Datacenters}
-	l := newLister(c, "/vcenter/cluster", func(cl Cluster) string { return cl.ID },
+	l := newLister(c, "/vcenter/cluster", func(cl *Cluster) string { return cl.ID },
 		splitExisting("datacenters"), splitExisting("folders"),
 		splitBy("datacenters", c.datacenterIDs),
 		splitBy("folders", c.folderIDs("HOST")),
@@ -197,7 +198,7 @@ func (c *Client) ListClusters(ctx context.Context, f ClusterFilter) ([]Cluster, 
 	for i := range cls {
 		cls[i].ID, cls[i].Name = sanitize(cls[i].ID, maxIDLen), sanitize(cls[i].Name, maxNameLen)
 	}
-	sortByName(cls, func(cl Cluster) (string, string) { return cl.Name, cl.ID })
+	sortByName(cls, func(cl *Cluster) (string, string) { return cl.Name, cl.ID })
 	return cls, stats, nil
 }
 
@@ -220,7 +221,7 @@ func (c *Client) ListResourcePools(ctx context.Context, f ResourcePoolFilter) ([
 	}
 	fs := filterSet{"resource_pools": f.IDs, "names": f.Names, "parent_resource_pools": f.Parents,
 		"datacenters": f.Datacenters, "hosts": f.Hosts, "clusters": f.Clusters}
-	l := newLister(c, "/vcenter/resource-pool", func(r ResourcePool) string { return r.ID },
+	l := newLister(c, "/vcenter/resource-pool", func(r *ResourcePool) string { return r.ID },
 		splitExisting("datacenters"), splitExisting("clusters"), splitExisting("hosts"),
 		splitBy("datacenters", c.datacenterIDs),
 		splitBy("clusters", c.clusterIDs),
@@ -232,7 +233,7 @@ func (c *Client) ListResourcePools(ctx context.Context, f ResourcePoolFilter) ([
 	for i := range rps {
 		rps[i].ID, rps[i].Name = sanitize(rps[i].ID, maxIDLen), sanitize(rps[i].Name, maxNameLen)
 	}
-	sortByName(rps, func(r ResourcePool) (string, string) { return r.Name, r.ID })
+	sortByName(rps, func(r *ResourcePool) (string, string) { return r.Name, r.ID })
 	return rps, stats, nil
 }
 
@@ -259,7 +260,7 @@ func (c *Client) ListFolders(ctx context.Context, f FolderFilter) ([]Folder, Lis
 	if f.Type != "" {
 		fs["type"] = []string{f.Type}
 	}
-	l := newLister(c, "/vcenter/folder", func(fo Folder) string { return fo.ID },
+	l := newLister(c, "/vcenter/folder", func(fo *Folder) string { return fo.ID },
 		splitExisting("datacenters"),
 		c.splitFoldersByDatacenter,
 		splitBy("type", fixed("DATACENTER", "DATASTORE", "HOST", "NETWORK", "VIRTUAL_MACHINE")),
@@ -271,7 +272,7 @@ func (c *Client) ListFolders(ctx context.Context, f FolderFilter) ([]Folder, Lis
 	for i := range fos {
 		fos[i].ID, fos[i].Name, fos[i].Type = sanitize(fos[i].ID, maxIDLen), sanitize(fos[i].Name, maxNameLen), sanitize(fos[i].Type, 32)
 	}
-	sortByName(fos, func(fo Folder) (string, string) { return fo.Name, fo.ID })
+	sortByName(fos, func(fo *Folder) (string, string) { return fo.Name, fo.ID })
 	return fos, stats, nil
 }
 
@@ -352,16 +353,47 @@ func compact(f filterSet) filterSet {
 	return f
 }
 
-// sortByName sorts stably by name, then id, so pages are repeatable.
-func sortByName[T any](items []T, key func(T) (name, id string)) {
-	sort.SliceStable(items, func(i, j int) bool {
-		ni, ii := key(items[i])
-		nj, ij := key(items[j])
-		if c := strings.Compare(ni, nj); c != 0 {
-			return c < 0
+// sortByName sorts by name, then id, so pages are repeatable. Ties on both
+// (ids are unique after deduplication, so only for ids that sanitising made
+// alike) keep their order: the result is what a stable sort gives, at the
+// cost of an unstable one over precomputed keys.
+func sortByName[T any](items []T, key func(*T) (name, id string)) {
+	type sortKey struct {
+		name, id string
+		at       int // index in items before sorting: the last tiebreak
+	}
+	keys := make([]sortKey, len(items))
+	for i := range items {
+		n, id := key(&items[i])
+		keys[i] = sortKey{n, id, i}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		return ii < ij
+		if c := strings.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.at, b.at)
 	})
+	// Move items[keys[j].at] to j for every j, one cycle of the
+	// permutation at a time, marking each placed key with at = -1.
+	for j := range keys {
+		if keys[j].at < 0 {
+			continue
+		}
+		held, cur := items[j], j
+		for {
+			src := keys[cur].at
+			keys[cur].at = -1
+			if src == j {
+				items[cur] = held
+				break
+			}
+			items[cur] = items[src]
+			cur = src
+		}
+	}
 }
 
 // maxNameLen caps an inventory name; vCenter's own limit is 80 characters.

@@ -21,6 +21,9 @@ type nameCache struct {
 	// fill makes concurrent misses share one request: one list per kind
 	// ("names/host"), one HostSystem.parent per host ("parent/host-12").
 	fill singleflight.Group
+	// missed, when set (by tests), is called by every look-up that found
+	// the cache stale, before it joins or starts a fill.
+	missed func()
 }
 
 type cachedParent struct {
@@ -51,6 +54,9 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	}
 	if n, ok := c.cachedName(k, id); ok {
 		return n
+	}
+	if c.names.missed != nil {
+		c.names.missed()
 	}
 	v, _, _ := c.names.fill.Do("names/"+string(k), func() (any, error) {
 		// A fill that ended since the miss above has stored what is needed.

@@ -146,8 +146,9 @@ type Client struct {
 	noVIJSONUntil time.Time
 	closed        bool // set by Close; guarded by vimMu
 
-	obs obsCache    // what observability reads keep: managers, counters, alarm and tag names (observe.go)
-	chg changeCache // what the change operations keep: the provisioning checker (relocate.go)
+	lists listMemory  // which list queries hit vCenter's cap (lists.go)
+	obs   obsCache    // what observability reads keep: managers, counters, alarm and tag names (observe.go)
+	chg   changeCache // what the change operations keep: the provisioning checker (relocate.go)
 }
 
 // New returns a client for cfg.Host. It sends nothing until the first call.

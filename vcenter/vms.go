@@ -1,10 +1,13 @@
 package vcenter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -86,7 +89,7 @@ func (c *Client) ListVMs(ctx context.Context, f VMFilter) ([]VMSummary, ListStat
 	for _, s := range f.PowerStates {
 		fs["power_states"] = append(fs["power_states"], string(s))
 	}
-	l := newLister(c, "/vcenter/vm", func(v vmWire) string { return v.ID },
+	l := newLister(c, "/vcenter/vm", func(v *VMSummary) string { return v.ID },
 		splitExisting("clusters"), splitExisting("hosts"), splitExisting("folders"),
 		splitExisting("resource_pools"), splitExisting("datacenters"), splitExisting("power_states"),
 		c.splitCompute,
@@ -94,23 +97,78 @@ func (c *Client) ListVMs(ctx context.Context, f VMFilter) ([]VMSummary, ListStat
 		splitBy("folders", c.folderIDs("VIRTUAL_MACHINE")),
 		splitBy("power_states", fixed(string(PoweredOn), string(PoweredOff), string(Suspended))),
 	)
-	ws, stats, err := l.run(ctx, compact(fs))
+	// Each answer becomes compact, clean records as it arrives: the wire
+	// form of a 4000-VM answer is garbage before the next one is decoded.
+	l.decode = func(ctx context.Context, f filterSet) ([]VMSummary, error) {
+		buf := wireBuffers.Get().(*[]vmWire)
+		ws := (*buf)[:0]
+		defer func() {
+			// The decoder sets the fields it finds, not the others: a
+			// buffer goes back empty, even after a failed decode.
+			clear(ws[:cap(ws)])
+			*buf = ws[:0]
+			wireBuffers.Put(buf)
+		}()
+		if err := c.vapi(ctx, http.MethodGet, "/vcenter/vm", c.dialect.filters(f), nil, &ws); err != nil {
+			return nil, err
+		}
+		vms := summaries(ws)
+		for i := range vms {
+			vms[i].clean()
+		}
+		return vms, nil
+	}
+	l.speculate = broadVMQuery
+	vms, stats, err := l.run(ctx, compact(fs))
 	if err != nil {
 		return nil, stats, fmt.Errorf("list VMs: %w", err)
 	}
-	vms := summaries(ws)
-	for i := range vms {
-		vms[i].clean()
-	}
-	sortByName(vms, func(v VMSummary) (string, string) { return v.Name, v.ID })
+	// The ids are unique (the merge dropped repeats of a cleaned id), so
+	// (name, id) is a total order: sorting in place gives the one order a
+	// stable sort would, without the keys sortByName builds.
+	slices.SortFunc(vms, func(a, b VMSummary) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return vms, stats, nil
+}
+
+// wireBuffers holds decode buffers for VM list answers, reused across the
+// shards of a split listing (up to 4000 items each).
+var wireBuffers = sync.Pool{New: func() any { b := make([]vmWire, 0, 256); return &b }}
+
+// broadVMQuery reports whether a VM query narrows by nothing but
+// datacenter and power state, so that it may well match more than 4000 VMs.
+func broadVMQuery(f filterSet) bool {
+	for k := range f {
+		if k != "datacenters" && k != "power_states" {
+			return false
+		}
+	}
+	return true
 }
 
 // clean sanitizes the strings vCenter sent; see sanitize.
 func (v *VMSummary) clean() {
 	v.ID = sanitize(v.ID, maxIDLen)
 	v.Name = sanitize(v.Name, maxNameLen)
-	v.PowerState = PowerState(sanitize(string(v.PowerState), 32))
+	v.PowerState = PowerState(sanitize(string(v.PowerState), 32)).interned()
+}
+
+// interned returns the constant equal to p, so that 50,000 listed VMs share
+// three strings rather than hold one each.
+func (p PowerState) interned() PowerState {
+	switch p {
+	case PoweredOn:
+		return PoweredOn
+	case PoweredOff:
+		return PoweredOff
+	case Suspended:
+		return Suspended
+	}
+	return p
 }
 
 // splitCompute splits a VM query with neither a cluster nor a host filter
@@ -120,13 +178,18 @@ func (c *Client) splitCompute(ctx context.Context, f filterSet) ([]filterSet, er
 	if len(f["clusters"]) > 0 || len(f["hosts"]) > 0 {
 		return nil, nil
 	}
-	clusters, err := c.clusterIDs(ctx, f)
-	if err != nil {
-		return nil, err
-	}
+	// The two look-ups are independent: send them together.
+	var (
+		clusters   []string
+		hosts      []Host
+		cerr, herr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { clusters, cerr = c.clusterIDs(ctx, f) })
 	standalone := true
-	hosts, _, err := c.ListHosts(ctx, HostFilter{Datacenters: f["datacenters"], Standalone: &standalone})
-	if err != nil {
+	hosts, _, herr = c.ListHosts(ctx, HostFilter{Datacenters: f["datacenters"], Standalone: &standalone})
+	wg.Wait()
+	if err := cmp.Or(cerr, herr); err != nil {
 		return nil, err
 	}
 	out := make([]filterSet, 0, len(clusters)+len(hosts))
