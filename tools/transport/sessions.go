@@ -19,12 +19,14 @@ type sessions struct {
 	mu      sync.Mutex
 	byID    map[string]sessionOf // by session id
 	pending map[string]int       // token fingerprint → initialize calls in progress
+	gen     uint64               // counts sessions opened
 }
 
 // sessionOf is what is known of a live session.
 type sessionOf struct {
 	fp      string // the fingerprint of the token that opened it
 	version string // the protocol version negotiated at initialize
+	gen     uint64 // s.gen when it was opened
 }
 
 func newSessions() *sessions {
@@ -64,14 +66,22 @@ func negotiated(v string) string {
 // sessions are forgotten on the way, so the map holds live sessions only.
 // The place is kept by [reservation.opened] or given back by
 // [reservation.release].
+//
+// live is a snapshot taken outside the lock: a session opened after it
+// was taken is missing from it, yet alive, and is counted, not forgotten
+// (without this, initializes racing for the last place each forgot the
+// others' new sessions and together went past the cap).
 func (s *sessions) reserve(fp string, live func() map[string]bool, max int) (*reservation, bool) {
+	s.mu.Lock()
+	before := s.gen
+	s.mu.Unlock()
 	alive := live()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.pending[fp]
 	for sid, so := range s.byID {
 		switch {
-		case !alive[sid]:
+		case !alive[sid] && so.gen <= before:
 			delete(s.byID, sid)
 		case so.fp == fp:
 			n++
@@ -98,7 +108,8 @@ func (r *reservation) opened(sid string) {
 	defer r.s.mu.Unlock()
 	if !r.done {
 		r.done = true
-		r.s.byID[sid] = sessionOf{fp: r.fp, version: negotiated(r.version)}
+		r.s.gen++
+		r.s.byID[sid] = sessionOf{fp: r.fp, version: negotiated(r.version), gen: r.s.gen}
 		r.s.dropPending(r.fp)
 	}
 }
