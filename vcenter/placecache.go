@@ -3,6 +3,7 @@ package vcenter
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +44,12 @@ type placeEntry struct {
 	// power is the power state of the VM's last read (notePower): whether
 	// its guest identity is worth asking for with the VM read.
 	power PowerState
+	// tags are the VM's tags as last read within the entry's life (noteTags);
+	// hasTags says they were. Tags changed by this client empty the cache
+	// (attach and detach are POSTs); changed elsewhere, they show within
+	// placementTTL, like a move.
+	tags    []Tag
+	hasTags bool
 }
 
 // placeRead is the answer of the two reads, with their errors, and the
@@ -51,6 +58,8 @@ type placeRead struct {
 	host, parent       *moRef
 	hostErr, parentErr error
 	power              PowerState
+	tags               []Tag
+	hasTags            bool
 }
 
 const (
@@ -85,7 +94,7 @@ func (pc *placeCache) lookup(vm string, now time.Time) (placeRead, uint64, bool)
 	defer pc.mu.Unlock()
 	e, ok := pc.entries[vm]
 	if ok && now.Sub(e.at) < placementTTL && !now.Before(e.at) {
-		return placeRead{host: e.host, parent: e.parent, power: e.power}, pc.gen, true
+		return placeRead{host: e.host, parent: e.parent, power: e.power, tags: e.tags, hasTags: e.hasTags}, pc.gen, true
 	}
 	return placeRead{}, pc.gen, false
 }
@@ -96,6 +105,18 @@ func (pc *placeCache) notePower(vm string, p PowerState) {
 	pc.mu.Lock()
 	if e, ok := pc.entries[vm]; ok && e.power != p {
 		e.power = p
+		pc.entries[vm] = e
+	}
+	pc.mu.Unlock()
+}
+
+// noteTags records the tags just read for vm in its entry, unless the
+// cache was emptied since gen (a change may have been made meanwhile); it
+// does not make the entry any fresher.
+func (pc *placeCache) noteTags(vm string, gen uint64, tags []Tag) {
+	pc.mu.Lock()
+	if e, ok := pc.entries[vm]; ok && pc.gen == gen {
+		e.tags, e.hasTags = slices.Clone(tags), true
 		pc.entries[vm] = e
 	}
 	pc.mu.Unlock()

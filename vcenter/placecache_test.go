@@ -48,8 +48,9 @@ func vmReads(c vcentersim.Counters) (vm, tagging int) {
 }
 
 // TestGetVMRequestCount: with warm caches, a powered-on VM costs its read
-// and its guest identity, a VM that is not powered on its read alone, and a
-// VM that does not exist exactly one request, the tags included.
+// and its guest identity, a VM that is not powered on its read alone (its
+// tags come with its cached placement), and a VM that does not exist
+// exactly one request, the tags included.
 func TestGetVMRequestCount(t *testing.T) {
 	for _, mode := range []Mode{ModeAPI, ModeREST} {
 		t.Run(string(mode), func(t *testing.T) {
@@ -66,10 +67,10 @@ func TestGetVMRequestCount(t *testing.T) {
 				wantVM, wantTags int
 				guest            bool
 			}{
-				{"vm-76", 2, 1, true},  // powered on, Tools running
-				{"vm-79", 2, 1, false}, // powered on, no Tools: identity asked (vCenter says 503), placement cached after the first call
-				{"vm-73", 1, 1, false}, // powered off
-				{"vm-78", 1, 1, false}, // suspended
+				{"vm-76", 2, 0, true},  // powered on, Tools running
+				{"vm-79", 2, 0, false}, // powered on, no Tools: identity asked (vCenter says 503), placement and tags cached after the first call
+				{"vm-73", 1, 0, false}, // powered off
+				{"vm-78", 1, 0, false}, // suspended
 			} {
 				if tc.vm == "vm-79" {
 					if _, err := c.GetVMWithTags(ctx, tc.vm); err != nil { // placement not cached yet
@@ -294,8 +295,8 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestKnownVMIsOneRoundTrip: for a VM read within placementTTL, the guest
-// identity and the tags go out with the VM read, not after it: the VM
-// read is held until both have reached the transport.
+// identity goes out with the VM read, not after it (the VM read is held
+// until it has reached the transport), and the tags come from the cache.
 func TestKnownVMIsOneRoundTrip(t *testing.T) {
 	sim := newSim(t, vcentersim.Options{})
 	c := newClient(t, sim, ModeAPI)
@@ -307,7 +308,7 @@ func TestKnownVMIsOneRoundTrip(t *testing.T) {
 	tr := c.http.HTTPClient.Transport
 	c.http.HTTPClient.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if strings.HasSuffix(r.URL.Path, "/vcenter/vm/vm-76") {
-			for range 2 {
+			for range 1 {
 				select {
 				case <-others:
 				case <-time.After(10 * time.Second): // a failure, not a rendezvous: the reads went out after
@@ -371,5 +372,63 @@ func TestDeletedVMCostsOneRequest(t *testing.T) {
 	}
 	if n := sim.Counters().Requests; n != 1 {
 		t.Errorf("a deleted VM cost %d requests, want 1: %v", n, sim.Counters().Routes)
+	}
+}
+
+// TestTagsFollowChanges: a VM's tags come with its cached placement, so a
+// tag attached elsewhere shows within placementTTL, and one this client
+// attaches or detaches shows at once.
+func TestTagsFollowChanges(t *testing.T) {
+	sim := newSim(t, vcentersim.Options{})
+	clock := newFakeClock()
+	c := newClient(t, sim, ModeAPI, func(cfg *Config) { cfg.Now = clock.Now })
+	other := newClient(t, sim, ModeAPI)
+	ctx := context.Background()
+	vmRef := EntityRef{Kind: KindVM, ID: "vm-76"}
+	tagged := func() map[string]bool {
+		t.Helper()
+		d, err := c.GetVMWithTags(ctx, "vm-76")
+		if err != nil || d.TagsErr != nil {
+			t.Fatal(err, d.TagsErr)
+		}
+		out := map[string]bool{}
+		for _, tg := range d.Tags {
+			out[tg.ID] = true
+		}
+		return out
+	}
+	before := tagged()
+	// Elsewhere: the first tag another client may attach to vm-76 (the
+	// simulator holds vCenter's cardinality and associable-type rules).
+	var tag string
+	for _, tg := range sim.Tags() {
+		if !before[tg.ID] && other.AttachTag(ctx, tg.ID, vmRef) == nil {
+			tag = tg.ID
+			break
+		}
+	}
+	if tag == "" {
+		t.Fatal("no tag could be attached to vm-76")
+	}
+	if tagged()[tag] {
+		t.Error("a tag attached elsewhere showed within the TTL: the tags were not cached")
+	}
+	clock.Advance(placementTTL)
+	if !tagged()[tag] {
+		t.Error("a tag attached elsewhere did not show after the TTL")
+	}
+
+	// Ours: at once, both ways.
+	if err := c.DetachTag(ctx, tag, vmRef); err != nil {
+		t.Fatal(err)
+	}
+	if tagged()[tag] {
+		t.Error("a tag this client detached still shows")
+	}
+	if err := c.AttachTag(ctx, tag, vmRef); err != nil {
+		t.Fatal(err)
+	}
+	if !tagged()[tag] {
+		t.Error("a tag this client attached does not show")
 	}
 }

@@ -153,18 +153,23 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 	// identity if it was powered on then; the fresh power state decides
 	// below). Any other VM is read first and alone, so that one that does
 	// not exist costs one request.
-	place, known := c.places.cached(vm, c.now())
+	place, gen, known := c.places.lookup(vm, c.now())
 	guestSent, tagsSent := false, false
 	if known {
 		if place.power == PoweredOn {
 			wg.Go(readGuest)
 			guestSent = true
 		}
-		if withTags {
+		switch {
+		case withTags && place.hasTags:
+			// Read with the placement, within placementTTL.
+			d.Tags, tagsSent = slices.Clone(place.tags), true
+		case withTags:
 			wg.Go(readTags)
 			tagsSent = true
 		}
 	}
+	tagsRead := withTags && !(known && place.hasTags)
 	if err := c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info); err != nil {
 		wg.Wait()
 		if errors.Is(err, ErrNotFound) {
@@ -234,6 +239,9 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 			HostName:  sanitize(guest.HostName, 255),
 			IPAddress: sanitize(guest.IPAddress, 64),
 		}
+	}
+	if tagsRead && d.TagsErr == nil {
+		c.places.noteTags(vm, gen, d.Tags)
 	}
 	c.place(ctx, &d, place)
 	return d, nil
