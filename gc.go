@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"runtime/debug"
 	"sync"
 
@@ -13,9 +14,21 @@ import (
 // first answer. So main turns the collector off until the server is in use,
 // under a memory limit that makes the runtime collect anyway should
 // start-up ever need more; then GOGC and GOMEMLIMIT are as configured.
+//
+// Without GOMEMLIMIT the server then runs under a soft limit of its own,
+// defaultMemoryLimit: the live heap of an idle server is a few megabytes,
+// but a listing of 50,000 VMs holds ~8 MB for a moment, which the default
+// GOGC lets grow to twice that before collecting. The limit makes the
+// runtime collect sooner instead (it is soft: the heap may pass it, and
+// the runtime bounds the CPU it spends on collection near it).
 
 // startHeapLimit bounds the heap while collection is held.
 const startHeapLimit = 64 << 20
+
+// defaultMemoryLimit is the soft limit on the memory the Go runtime
+// manages (heap, stacks, metadata; not the binary) when GOMEMLIMIT is
+// not set.
+const defaultMemoryLimit = 24 << 20
 
 // gcHold restores the collector's settings once.
 type gcHold struct {
@@ -40,7 +53,11 @@ func (g *gcHold) hold() {
 func (g *gcHold) release() {
 	g.once.Do(func() {
 		if g.held {
-			debug.SetMemoryLimit(g.memoryLimit)
+			limit := g.memoryLimit
+			if os.Getenv("GOMEMLIMIT") == "" {
+				limit = defaultMemoryLimit
+			}
+			debug.SetMemoryLimit(limit)
 			debug.SetGCPercent(g.percent)
 		}
 	})

@@ -12,9 +12,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -288,9 +290,12 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	data, err := jsonrpc.EncodeMessage(msg)
-	if err != nil {
-		return fmt.Errorf("stdio: encode: %w", err)
+	data, ok := encodeResult(msg)
+	if !ok {
+		var err error
+		if data, err = jsonrpc.EncodeMessage(msg); err != nil {
+			return fmt.Errorf("stdio: encode: %w", err)
+		}
 	}
 	if m, ok := msg.(*jsonrpc.Request); ok && m.IsCall() {
 		c.mu.Lock()
@@ -307,7 +312,7 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			c.audit(tool, "answered with "+truncate(resp.Error.Error(), 300))
 		}
 	}
-	err = c.writeLine(data)
+	err := c.writeLine(data)
 	if isResp {
 		// Only once written: the end of In waits for this (drain).
 		c.mu.Lock()
@@ -316,6 +321,38 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		c.mu.Unlock()
 	}
 	return err
+}
+
+// encodeResult encodes a successful response around its result as it is:
+// the SDK marshalled the result already, compact, and EncodeMessage would
+// scan and copy it once more (about a third of the server's time for a page
+// of 1000 VMs). The bytes are those EncodeMessage writes. It declines
+// anything else, and a result holding a line break (not compact).
+func encodeResult(msg jsonrpc.Message) ([]byte, bool) {
+	r, ok := msg.(*jsonrpc.Response)
+	if !ok || r.Error != nil || len(r.Result) == 0 || !r.ID.IsValid() || bytes.IndexByte(r.Result, '\n') >= 0 {
+		return nil, false
+	}
+	var id []byte
+	switch v := r.ID.Raw().(type) {
+	case int64:
+		id = strconv.AppendInt(nil, v, 10)
+	default: // a string, without HTML escapes, as the SDK's encoder writes it
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(v) != nil {
+			return nil, false
+		}
+		id = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	const head, mid = `{"jsonrpc":"2.0","id":`, `,"result":`
+	b := make([]byte, 0, len(head)+len(id)+len(mid)+len(r.Result)+2) // + "}\n"
+	b = append(b, head...)
+	b = append(b, id...)
+	b = append(b, mid...)
+	b = append(b, r.Result...)
+	return append(b, '}'), true
 }
 
 // writeLine writes one line to Out; a failure ends the session.
