@@ -28,13 +28,14 @@ import (
 )
 
 // benchBinary is the server under test: BENCH_BINARY when set (a binary
-// built from another commit, for before/after figures), else this tree's.
+// built from another commit, for before/after figures), else this tree's,
+// built as releases are.
 func benchBinary(b *testing.B) string {
 	b.Helper()
 	if bin := os.Getenv("BENCH_BINARY"); bin != "" {
 		return bin
 	}
-	bin, err := binary()
+	bin, err := releaseBinary()
 	if err != nil {
 		b.Fatal(err)
 	}

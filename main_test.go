@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -25,25 +24,42 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
-// binary builds the command once per test run.
-var binary = sync.OnceValues(func() (string, error) {
-	binaryBuilt.Store(true)
+// binary builds the command once per test run, -trimpath and stripped as
+// releases are, but with cgo as the environment has it: version_test.go's
+// builds are -trimpath too (they build copies of the module), so the
+// dependencies are compiled once for all of them; CGO_ENABLED=0 would
+// compile every package that uses cgo once more. Benchmarks use
+// releaseBinary.
+var binary = sync.OnceValues(func() (string, error) { return buildBinary(nil, "-trimpath", "-ldflags=-s -w") })
+
+// releaseBinary builds the command as releases are built (static,
+// -trimpath, stripped), once per run, for the benchmarks.
+var releaseBinary = sync.OnceValues(func() (string, error) {
+	return buildBinary([]string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w")
+})
+
+// built are the directories of the binaries built, for TestMain to remove.
+var (
+	builtMu sync.Mutex
+	built   []string
+)
+
+func buildBinary(env []string, flags ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "vsphere-mcp-pro-test")
 	if err != nil {
 		return "", err
 	}
+	builtMu.Lock()
+	built = append(built, dir)
+	builtMu.Unlock()
 	bin := filepath.Join(dir, "vsphere-mcp-pro")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".") // as releases are built
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	if err != nil {
+	build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, ".")...) //nolint:gosec // G204: go build of this module
+	build.Env = append(os.Environ(), env...)
+	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	return bin, nil
-})
-
-// binaryBuilt tells TestMain whether there is a binary to remove.
-var binaryBuilt atomic.Bool
+}
 
 func builtBinary(t *testing.T) string {
 	t.Helper()
@@ -59,12 +75,11 @@ func builtBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if !binaryBuilt.Load() {
-		os.Exit(code)
+	builtMu.Lock()
+	for _, dir := range built {
+		os.RemoveAll(dir)
 	}
-	if bin, err := binary(); err == nil && bin != "" {
-		os.RemoveAll(filepath.Dir(bin))
-	}
+	builtMu.Unlock()
 	os.Exit(code)
 }
 
