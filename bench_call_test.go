@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,18 +150,7 @@ func BenchmarkCallFloor(b *testing.B) {
 	if got, _ := json.Marshal(call(fl)); !bytes.Equal(got, result) {
 		b.Fatalf("the floor answers %s, want %s", got, result)
 	}
-	token := rawLogin(b, sim)
-	raw := func() {
-		req, _ := http.NewRequest(http.MethodGet, sim.URL+"/api/vcenter/vm/vm-76", nil)
-		req.Header.Set("vmware-api-session-id", token)
-		resp, err := sim.Client().Do(req)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			b.Fatal(err, resp)
-		}
-		var v map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&v)
-		resp.Body.Close()
-	}
+	raw := rawGetVM(b, sim, "vm-76")
 	raw()
 	for b.Loop() {
 		const n = 600

@@ -123,18 +123,7 @@ func BenchmarkGetVMDetails(b *testing.B) {
 				}
 			}
 			call() // log in, warm the name cache
-			token := rawLogin(b, sim)
-			raw := func() {
-				req, _ := http.NewRequest(http.MethodGet, sim.URL+"/api/vcenter/vm/vm-76", nil)
-				req.Header.Set("vmware-api-session-id", token)
-				resp, err := sim.Client().Do(req)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Fatal(err, resp)
-				}
-				var v map[string]any
-				_ = json.NewDecoder(resp.Body).Decode(&v)
-				resp.Body.Close()
-			}
+			raw := rawGetVM(b, sim, "vm-76")
 			raw()
 			sim.SetLatency(latency, 0)
 			for b.Loop() {
@@ -245,4 +234,21 @@ func rssMiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// rawGetVM logs in to sim and returns the floor of a VM read: one GET of
+// the VM with that session, its answer decoded, as a bare client would.
+func rawGetVM(b *testing.B, sim *vcentersim.Server, vm string) func() {
+	token := rawLogin(b, sim)
+	return func() {
+		req, _ := http.NewRequest(http.MethodGet, sim.URL+"/api/vcenter/vm/"+vm, nil)
+		req.Header.Set("vmware-api-session-id", token)
+		resp, err := sim.Client().Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatal(err, resp)
+		}
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+	}
 }
