@@ -107,9 +107,6 @@ func ShedSecrets(environ []string) ([]string, error) {
 	return environ, fmt.Errorf("%w: %w", ErrSecretsVisible, err)
 }
 
-// errNoErase is why the initial environment cannot be overwritten in place.
-var errNoErase = errors.New("the initial environment cannot be overwritten on this system")
-
 // ErrSecretsVisible is wrapped by the error of [ShedSecrets] when the
 // secrets could not be removed from the process's initial environment:
 // the server works, but they stay readable in /proc/PID/environ (a

@@ -17,3 +17,6 @@ func checkPipe(int) error { return errNoReexec }
 
 // eraseInitialEnviron is not possible on Windows either.
 func eraseInitialEnviron([]string) error { return errNoErase }
+
+// errNoErase is why the initial environment cannot be overwritten in place.
+var errNoErase = errors.New("the initial environment cannot be overwritten on Windows")

@@ -92,7 +92,7 @@ func decodeArgs[In any](raw json.RawMessage) (In, error) {
 	}
 	again, err := json.Marshal(m)
 	if err != nil {
-		return in, fmt.Errorf("validating \"arguments\": marshalling with defaults: %v", err)
+		return in, fmt.Errorf("validating \"arguments\": marshalling with defaults: %w", err)
 	}
 	err = sdkUnmarshal(again, &in)
 	return in, err

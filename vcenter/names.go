@@ -58,7 +58,7 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 	if c.names.missed != nil {
 		c.names.missed()
 	}
-	v, _, _ := c.names.fill.Do("names/"+string(k), func() (any, error) {
+	v, err, _ := c.names.fill.Do("names/"+string(k), func() (any, error) {
 		// A fill that ended since the miss above has stored what is needed.
 		nc := c.names
 		nc.mu.Lock()
@@ -69,13 +69,16 @@ func (c *Client) name(ctx context.Context, k Kind, id string) string {
 		}
 		m, err := c.loadNames(ctx, k)
 		if err != nil {
-			return map[string]string(nil), nil
+			return nil, err // nothing is cached: the next look-up tries again
 		}
 		nc.mu.Lock()
 		nc.names[k], nc.loaded[k] = m, c.now()
 		nc.mu.Unlock()
 		return m, nil
 	})
+	if err != nil {
+		return "" // a name is optional: the id stands alone
+	}
 	return v.(map[string]string)[id]
 }
 

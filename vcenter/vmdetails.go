@@ -169,7 +169,7 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 			tagsSent = true
 		}
 	}
-	tagsRead := withTags && !(known && place.hasTags)
+	tagsRead := withTags && (!known || !place.hasTags)
 	if err := c.vapi(ctx, http.MethodGet, vmPath, nil, nil, &info); err != nil {
 		wg.Wait()
 		if errors.Is(err, ErrNotFound) {
