@@ -27,16 +27,6 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/vcenter/vcentersim"
 )
 
-// listBenchBinary is the binary under test: BENCH_BINARY when set, else the
-// one built from this tree.
-func listBenchBinary(b *testing.B) string {
-	b.Helper()
-	if bin := os.Getenv("BENCH_BINARY"); bin != "" {
-		return bin
-	}
-	return benchBinary(b)
-}
-
 // BenchmarkListVMsScale lists every VM of a scaled inventory: the first page
 // of 1000 (which fetches the whole listing) and all pages, following
 // next_cursor to the end. Metrics are medians over the rounds:
@@ -47,7 +37,7 @@ func listBenchBinary(b *testing.B) string {
 // resident memory (VmHWM): before the first listing, after its first page
 // and after every round.
 func BenchmarkListVMsScale(b *testing.B) {
-	bin := listBenchBinary(b)
+	bin := benchBinary(b)
 	for _, n := range []int{20000, 50000} {
 		b.Run(fmt.Sprintf("vms=%d", n), func(b *testing.B) {
 			sim, env := benchSimEnv(b, vcentersim.Options{VMs: n})
