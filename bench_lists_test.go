@@ -10,12 +10,15 @@ package main
 // (for "before" figures from another commit).
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,13 +32,18 @@ import (
 
 // BenchmarkListVMsScale lists every VM of a scaled inventory: the first page
 // of 1000 (which fetches the whole listing) and all pages, following
-// next_cursor to the end. Metrics are medians over the rounds:
+// next_cursor to the end, through two clients of two server processes each
+// round: a go-sdk client (as a Go assistant would; its own decoding of each
+// ~200 kB page is in the figure) and a bare pipe client (JSON-RPC lines
+// written and read directly, each page decoded once with encoding/json, as
+// BenchmarkStartup measures start-up). Metrics are medians over the rounds:
 // ms-first-page, ms-all-pages, ms-server-cpu-all-pages (the server
 // process's CPU time over all pages: steadier than wall time on a shared
-// machine), requests (to vCenter, all pages), ms-raw (the raw client's
-// listing) and ratio (ms-all-pages / ms-raw); and the server's peak
-// resident memory (VmHWM): before the first listing, after its first page
-// and after every round.
+// machine) for the go-sdk client; ms-first-page-pipe, ms-all-pages-pipe for
+// the pipe client; requests (to vCenter, all pages), ms-raw (the raw
+// client's listing) and ratio (ms-all-pages-pipe / ms-raw); and the go-sdk
+// client's server's peak resident memory (VmHWM): before the first
+// listing, after its first page and after every round.
 func BenchmarkListVMsScale(b *testing.B) {
 	bin := benchBinary(b)
 	for _, n := range []int{20000, 50000} {
@@ -46,6 +54,7 @@ func BenchmarkListVMsScale(b *testing.B) {
 			if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "whoami"}); err != nil {
 				b.Fatal(err)
 			}
+			pipe := startPipe(b, bin, env)
 			raw := &rawSplitLister{sim: sim, token: rawLogin(b, sim), par: 6}
 			if got := len(raw.listAll(b)); got != n { // also warms the raw client's connections
 				b.Fatalf("raw client listed %d VMs, want %d", got, n)
@@ -57,7 +66,7 @@ func BenchmarkListVMsScale(b *testing.B) {
 				rounds = 3
 			}
 			for b.Loop() {
-				var first, all, rawT, cpu []time.Duration
+				var first, all, firstPipe, allPipe, rawT, cpu []time.Duration
 				requests, pages := 0, 0
 				hwmFirst := 0.0
 				for round := range rounds {
@@ -83,13 +92,11 @@ func BenchmarkListVMsScale(b *testing.B) {
 							}
 						}
 						pages++
-						var p struct {
-							NextCursor string `json:"next_cursor"`
-							Items      []struct {
-								ID string `json:"id"`
-							} `json:"items"`
+						var p listPage
+						if len(res.Content) != 1 {
+							b.Fatalf("%d content blocks", len(res.Content))
 						}
-						if err := remarshal(res.StructuredContent, &p); err != nil {
+						if err := json.Unmarshal([]byte(res.Content[0].(*mcp.TextContent).Text), &p); err != nil {
 							b.Fatal(err)
 						}
 						for _, it := range p.Items {
@@ -105,6 +112,8 @@ func BenchmarkListVMsScale(b *testing.B) {
 					if len(seen) != n {
 						b.Fatalf("paged through %d distinct VMs, want %d", len(seen), n)
 					}
+					f, a := pipe.listAll(b, n)
+					firstPipe, allPipe = append(firstPipe, f), append(allPipe, a)
 					t0 = time.Now()
 					if got := len(raw.listAll(b)); got != n {
 						b.Fatalf("raw client listed %d VMs, want %d", got, n)
@@ -113,8 +122,10 @@ func BenchmarkListVMsScale(b *testing.B) {
 				}
 				b.ReportMetric(ms(median(first)), "ms-first-page")
 				b.ReportMetric(ms(median(all)), "ms-all-pages")
+				b.ReportMetric(ms(median(firstPipe)), "ms-first-page-pipe")
+				b.ReportMetric(ms(median(allPipe)), "ms-all-pages-pipe")
 				b.ReportMetric(ms(median(rawT)), "ms-raw")
-				b.ReportMetric(float64(median(all))/float64(median(rawT)), "ratio")
+				b.ReportMetric(float64(median(allPipe))/float64(median(rawT)), "ratio")
 				b.ReportMetric(ms(median(cpu)), "ms-server-cpu-all-pages")
 				b.ReportMetric(float64(requests), "requests")
 				b.ReportMetric(float64(pages), "pages")
@@ -128,13 +139,111 @@ func BenchmarkListVMsScale(b *testing.B) {
 	}
 }
 
-// remarshal converts a decoded JSON value into out.
-func remarshal(v any, out any) error {
-	b, err := json.Marshal(v)
+// listPage is what the benchmarks read of a list_vms page.
+type listPage struct {
+	NextCursor string `json:"next_cursor"`
+	Items      []struct {
+		ID string `json:"id"`
+	} `json:"items"`
+}
+
+// pipeClient is a bare MCP client of a server process: JSON-RPC lines
+// written to its stdin and read from its stdout, one call at a time.
+type pipeClient struct {
+	w  io.Writer
+	r  *bufio.Reader
+	id int
+}
+
+// startPipe starts bin with env and initialises a session over its pipes.
+func startPipe(b *testing.B, bin string, env []string) *pipeClient {
+	b.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false"}, env...)
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err
+		b.Fatal(err)
 	}
-	return json.Unmarshal(b, out)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	p := &pipeClient{w: stdin, r: bufio.NewReaderSize(stdout, 256<<10)}
+	p.send(b, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "bench-pipe", "version": "1"}})
+	if _, err := io.WriteString(p.w, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// send writes one request and returns the result of its response.
+func (p *pipeClient) send(b *testing.B, method string, params any) json.RawMessage {
+	b.Helper()
+	p.id++
+	line, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": p.id, "method": method, "params": params})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := p.w.Write(append(line, '\n')); err != nil {
+		b.Fatal(err)
+	}
+	for {
+		line, err := p.r.ReadBytes('\n')
+		if err != nil {
+			b.Fatalf("%s: %v", method, err)
+		}
+		var msg struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if err := json.Unmarshal(line, &msg); err != nil || msg.ID != p.id {
+			continue // a notification
+		}
+		if msg.Error != nil {
+			b.Fatalf("%s: %s", method, msg.Error)
+		}
+		return msg.Result
+	}
+}
+
+// listAll pages through list_vms by 1000 and returns the time to the first
+// page and to the last.
+func (p *pipeClient) listAll(b *testing.B, n int) (first, all time.Duration) {
+	b.Helper()
+	t0 := time.Now()
+	seen := make(map[string]bool, n)
+	cursor := ""
+	for {
+		args := map[string]any{"limit": 1000}
+		if cursor != "" {
+			args["cursor"] = cursor
+		}
+		var res struct {
+			StructuredContent listPage `json:"structuredContent"`
+			IsError           bool     `json:"isError"`
+		}
+		if err := json.Unmarshal(p.send(b, "tools/call", map[string]any{"name": "list_vms", "arguments": args}), &res); err != nil || res.IsError {
+			b.Fatal(err, res)
+		}
+		if first == 0 {
+			first = time.Since(t0)
+		}
+		for _, it := range res.StructuredContent.Items {
+			seen[it.ID] = true
+		}
+		if cursor = res.StructuredContent.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(seen) != n {
+		b.Fatalf("the pipe client paged through %d distinct VMs, want %d", len(seen), n)
+	}
+	return first, time.Since(t0)
 }
 
 // procCPU returns the CPU time (user and system) a process has used, from

@@ -53,6 +53,7 @@ type setup struct {
 	scrub        *redact.Scrubber
 	nonces       policy.Nonces
 	observer     Observer
+	serverWrap   func(*mcp.Server, mcp.Transport) mcp.Transport
 }
 
 type option func(*setup)
@@ -83,6 +84,12 @@ func withObserver(o Observer) option { return func(s *setup) { s.observer = o } 
 
 // withScrubber gives the session the process's scrubber, as main does.
 func withScrubber(r *redact.Scrubber) option { return func(s *setup) { s.scrub = r } }
+
+// withServerTransport has wrap change the server's side of the in-memory
+// connection (and add middleware to the server) before it connects.
+func withServerTransport(wrap func(*mcp.Server, mcp.Transport) mcp.Transport) option {
+	return func(s *setup) { s.serverWrap = wrap }
+}
 
 // withRole runs the session with a token mapped to role; extra roles may be
 // defined in rolesToTools (JSON).
@@ -163,7 +170,11 @@ func newSession(t testing.TB, opts ...option) *session {
 	}
 	srv := NewServer(catalog, mw, ServerOptions{Version: "test"})
 	ct, stt := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(context.Background(), stt, nil)
+	var server mcp.Transport = stt
+	if st.serverWrap != nil {
+		server = st.serverWrap(srv, stt)
+	}
+	ss, err := srv.Connect(context.Background(), server, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

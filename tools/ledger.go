@@ -1,7 +1,9 @@
 package tools
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,10 @@ type callState struct {
 	// resumed marks that second half: its duration runs from the first.
 	resumed   bool
 	argsValid atomic.Bool
+	// checked are the arguments the middleware validated against the
+	// tool's schema (nil: none yet), so that the handler need not again.
+	checked     json.RawMessage
+	checkedDone bool
 	// pending is the begin line of a state-changing call, written and
 	// synced before the handler could act; the outcome line finishes it.
 	pending *audit.Pending
@@ -59,6 +65,13 @@ func requestIDOf(ctx context.Context) string { return callOf(ctx).requestID }
 // markArgsValid records that the arguments passed schema validation (the
 // typed handler was reached).
 func markArgsValid(ctx context.Context) { callOf(ctx).argsValid.Store(true) }
+
+// argsChecked reports whether the middleware validated exactly raw for the
+// current call.
+func argsChecked(ctx context.Context, raw json.RawMessage) bool {
+	cs := callOf(ctx)
+	return cs.checkedDone && bytes.Equal(cs.checked, raw)
+}
 
 // decide asks policy about this call at its current stage and keeps the
 // answer for the audit line.

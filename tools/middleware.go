@@ -31,10 +31,13 @@ type Middleware struct {
 	catalog  map[string]Tool
 	identify IdentifyFunc
 	scrub    *redact.Scrubber
-	log      zerolog.Logger
-	vcenter  string
-	ttl      time.Duration
-	observe  Observer
+	// server is the server's identity, which results of the sessionless
+	// protocol carry (see wireForm); set by NewServer.
+	server  *mcp.Implementation
+	log     zerolog.Logger
+	vcenter string
+	ttl     time.Duration
+	observe Observer
 
 	ledger *ledger
 	ids    *requestIDs
@@ -170,6 +173,9 @@ func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 			res = errorResult(err.Error())
 			m.scrubResult(res.(*mcp.CallToolResult), ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
 		}
+		if r, ok := res.(*mcp.CallToolResult); ok {
+			return wireForm(r, ctr.Params, m.server), nil // audited and scrubbed: final
+		}
 		return res, nil
 	}
 }
@@ -213,6 +219,7 @@ func (m *Middleware) enforce(next mcp.MethodHandler) mcp.MethodHandler {
 				if err := validateArgs(ctr.Params.Arguments, t.InputSchema()); err != nil {
 					return errorResult(err.Error()), nil
 				}
+				cs.checked, cs.checkedDone = ctr.Params.Arguments, true
 			}
 		}
 		return next(ctx, method, req)

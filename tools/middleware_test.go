@@ -220,7 +220,11 @@ func TestPanicBecomesAnAuditedError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := res.(*mcp.CallToolResult)
+	w, ok := res.(*wireResult) // what the middleware returns for the SDK to write
+	if !ok {
+		t.Fatalf("result of type %T", res)
+	}
+	r := w.CallToolResult
 	if !r.IsError || !strings.Contains(textOf(r), "internal error") {
 		t.Errorf("result = %s", textOf(r))
 	}

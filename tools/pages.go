@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -39,6 +40,40 @@ type page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"` // pass as cursor for the next page; absent on the last page
 	Note       string `json:"note,omitempty"`
 	Items      []T    `json:"items"`
+
+	// encoded is Items as paginate measured them: their JSON, joined by
+	// commas. It lets the page be written without marshalling every item
+	// a second time (see wireJSON).
+	encoded    []byte
+	encodedFor *T // &Items[0] when encoded was kept
+}
+
+// wireJSON is json.Marshal(p), byte for byte, from the items' JSON that
+// paginate kept; ok is false when there is none or Items is no longer the
+// slice it was kept for (then json.Marshal is the way). Items must not be
+// changed in place after paginate.
+func (p page[T]) wireJSON() (any, []byte, bool) {
+	if p.encoded == nil || len(p.Items) != p.Returned || len(p.Items) == 0 || &p.Items[0] != p.encodedFor {
+		return p, nil, false
+	}
+	b := make([]byte, 0, len(p.encoded)+len(p.NextCursor)+len(p.Note)+96)
+	b = append(b, `{"total":`...)
+	b = strconv.AppendInt(b, int64(p.Total), 10)
+	b = append(b, `,"returned":`...)
+	b = strconv.AppendInt(b, int64(p.Returned), 10)
+	for _, f := range [...]struct{ name, v string }{{`,"next_cursor":`, p.NextCursor}, {`,"note":`, p.Note}} {
+		if f.v == "" {
+			continue
+		}
+		q, err := json.Marshal(f.v)
+		if err != nil {
+			return p, nil, false
+		}
+		b = append(append(b, f.name...), q...)
+	}
+	b = append(b, `,"items":[`...)
+	b = append(b, p.encoded...)
+	return p, append(b, "]}"...), true
 }
 
 // cursor is the decoded form of next_cursor.
@@ -115,22 +150,29 @@ func paginate[T any](d Deps, key string, args pageArgs, fetch func() ([]T, error
 	}
 	end := min(offset+limit, len(items))
 	size := pageOverhead
-	// One encoder and buffer measure every item: Encode writes what
-	// json.Marshal returns plus a newline, the comma's byte in the page.
+	// One encoder measures every item: Encode writes what json.Marshal
+	// returns plus a newline, the comma's byte in the page. What it wrote
+	// is kept, commas for newlines, as the page's items in JSON.
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	p.Items = make([]T, 0, end-offset)
+	kept := 0
 	for i := offset; i < end; i++ {
-		buf.Reset()
 		if err := enc.Encode(items[i]); err != nil {
 			return page[T]{}, nil, fmt.Errorf("encode item: %w", err)
 		}
-		if size+buf.Len() > maxResultBytes && len(p.Items) > 0 {
-			p.Note = fmt.Sprintf("page cut to %d items to stay under %d kB; continue with next_cursor", len(p.Items), maxResultBytes/1000)
+		n := buf.Len() - kept
+		if size+n > maxResultBytes && i > offset {
+			p.Note = fmt.Sprintf("page cut to %d items to stay under %d kB; continue with next_cursor", i-offset, maxResultBytes/1000)
+			end = i
 			break
 		}
-		size += buf.Len()
-		p.Items = append(p.Items, items[i])
+		size += n
+		buf.Bytes()[buf.Len()-1] = ','
+		kept = buf.Len()
+	}
+	p.Items = append(make([]T, 0, end-offset), items[offset:end]...)
+	if len(p.Items) > 0 {
+		p.encoded, p.encodedFor = buf.Bytes()[:kept-1], &p.Items[0] // without the last comma
 	}
 	p.Returned = len(p.Items)
 	if next := offset + p.Returned; next < len(items) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -25,11 +26,13 @@ import (
 // rawHandler adapts a typed handler to the SDK's untyped one.
 func rawHandler[In, Out any](input func() *jsonschema.Schema, h mcp.ToolHandlerFor[In, Out]) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		// The middleware has validated the arguments already; a handler
-		// reached another way (a test, a future transport) validates them
-		// itself.
-		if err := validateArgs(req.Params.Arguments, input()); err != nil {
-			return toolError(err), nil
+		// The middleware has validated these arguments already; a handler
+		// reached another way (a test, a future transport), or with other
+		// arguments, validates them itself.
+		if !argsChecked(ctx, req.Params.Arguments) {
+			if err := validateArgs(req.Params.Arguments, input()); err != nil {
+				return toolError(err), nil
+			}
 		}
 		markArgsValid(ctx)
 		args, err := decodeArgs[In](req.Params.Arguments)
@@ -49,7 +52,7 @@ func rawHandler[In, Out any](input func() *jsonschema.Schema, h mcp.ToolHandlerF
 		if res.InputRequests != nil { // an elicitation: no content with it
 			return res, nil
 		}
-		b, err := json.Marshal(out)
+		b, err := marshalOutput(out)
 		if err != nil {
 			return nil, fmt.Errorf("marshaling output: %w", err)
 		}
@@ -62,6 +65,23 @@ func rawHandler[In, Out any](input func() *jsonschema.Schema, h mcp.ToolHandlerF
 		}
 		return res, nil
 	}
+}
+
+// wireJSONer is an output that can write its own json.Marshal form from
+// JSON it already made (a page: see [page.wireJSON]). It returns itself, so
+// that a struct embedding it (whose JSON has more fields) is told apart.
+type wireJSONer interface {
+	wireJSON() (self any, b []byte, ok bool)
+}
+
+// marshalOutput is json.Marshal(out).
+func marshalOutput(out any) ([]byte, error) {
+	if w, ok := out.(wireJSONer); ok {
+		if self, b, ok := w.wireJSON(); ok && reflect.TypeOf(self) == reflect.TypeOf(out) {
+			return b, nil
+		}
+	}
+	return json.Marshal(out)
 }
 
 // toolError is err as the SDK makes a handler's error: an error result

@@ -33,7 +33,8 @@ func NewServer(catalog []Tool, mw *Middleware, opts ServerOptions) *mcp.Server {
 	if len(ps) > 0 {
 		caps.Prompts = &mcp.PromptCapabilities{}
 	}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "vsphere-mcp-pro", Title: "vSphere MCP Pro", Version: opts.Version}, &mcp.ServerOptions{
+	mw.server = &mcp.Implementation{Name: "vsphere-mcp-pro", Title: "vSphere MCP Pro", Version: opts.Version}
+	srv := mcp.NewServer(mw.server, &mcp.ServerOptions{
 		Instructions: Instructions(enabled),
 		Logger:       opts.Log,
 		// No logging capability: MCP client logging is deprecated; the

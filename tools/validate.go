@@ -347,12 +347,27 @@ func join(path, name string) string {
 // and as "not confirmed" to a person, a log or a proxy that reads the
 // first; such a document is refused, not interpreted.
 func DuplicateKey(data []byte, skip string) (path string, found bool, err error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var skipPath []string
 	if skip != "" {
 		skipPath = strings.Split(skip, ".")
 	}
+	// Nearly every document has no duplicate: a scan of the bytes shows it
+	// without a token per value. Anything it cannot be sure of (a
+	// duplicate, a key with an escape or a non-ASCII byte, which decode to
+	// other strings) is read token by token for the exact answer.
+	if json.Valid(data) {
+		f := dupFast{data: data, skip: skipPath}
+		if f.value(0, true) {
+			return "", false, nil
+		}
+	}
+	return duplicateKeyTokens(data, skipPath)
+}
+
+// duplicateKeyTokens is DuplicateKey, token by token.
+func duplicateKeyTokens(data []byte, skipPath []string) (path string, found bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
 	d := dupScanner{dec: dec, skip: skipPath}
 	path, found, err = d.value(nil)
 	if err == nil && !found {
@@ -361,6 +376,121 @@ func DuplicateKey(data []byte, skip string) (path string, found bool, err error)
 		}
 	}
 	return path, found, err
+}
+
+// dupFast scans a valid JSON document for keys that could repeat in one
+// object. It reports true only when none does outside the subtree at skip.
+type dupFast struct {
+	data []byte
+	i    int
+	skip []string
+}
+
+func (f *dupFast) space() {
+	for f.i < len(f.data) {
+		switch f.data[f.i] {
+		case ' ', '\t', '\n', '\r':
+			f.i++
+		default:
+			return
+		}
+	}
+}
+
+// str moves past the string at f.i and returns its bytes between the
+// quotes; plain is false when they hold an escape or a non-ASCII byte.
+func (f *dupFast) str() (s []byte, plain bool) {
+	f.i++ // the opening quote
+	start, plain := f.i, true
+	for f.i < len(f.data) {
+		switch c := f.data[f.i]; {
+		case c == '"':
+			s = f.data[start:f.i]
+			f.i++
+			return s, plain
+		case c == '\\':
+			plain = false
+			f.i += 2
+		default:
+			plain = plain && c < utf8.RuneSelf
+			f.i++
+		}
+	}
+	return nil, false
+}
+
+// value moves past the value at f.i; on is how many steps of skip the path
+// to it matches (-1: off the path), check is false inside the subtree at
+// skip. It returns false at a possible duplicate.
+func (f *dupFast) value(on int, check bool) bool {
+	f.space()
+	if f.i >= len(f.data) {
+		return false
+	}
+	switch f.data[f.i] {
+	case '{':
+		f.i++
+		var buf [8][]byte
+		keys := buf[:0]
+		for {
+			f.space()
+			switch f.data[f.i] {
+			case '}':
+				f.i++
+				return true
+			case ',':
+				f.i++
+				f.space()
+			}
+			key, plain := f.str()
+			if check {
+				if !plain {
+					return false
+				}
+				for _, k := range keys {
+					if bytes.Equal(k, key) {
+						return false
+					}
+				}
+				keys = append(keys, key)
+			}
+			f.space()
+			f.i++ // the colon
+			child := -1
+			if on >= 0 && on < len(f.skip) && string(key) == f.skip[on] {
+				child = on + 1
+			}
+			if !f.value(child, check && (child < 0 || child < len(f.skip))) {
+				return false
+			}
+		}
+	case '[':
+		f.i++
+		for {
+			f.space()
+			switch f.data[f.i] {
+			case ']':
+				f.i++
+				return true
+			case ',':
+				f.i++
+			}
+			if !f.value(-1, check) {
+				return false
+			}
+		}
+	case '"':
+		f.str()
+	default: // a number, true, false or null
+		for f.i < len(f.data) {
+			switch f.data[f.i] {
+			case ',', ']', '}', ' ', '\t', '\n', '\r':
+				return true
+			}
+			f.i++
+		}
+	}
+	return true
 }
 
 type dupScanner struct {

@@ -170,12 +170,42 @@ func TestDuplicateKey(t *testing.T) {
 		{doc: `{"a":1} {}`, bad: true},
 		{doc: `[[[[[]]]]]`},
 		{doc: `"x"`},
+		// Keys that decode alike are the same key, however written.
+		{doc: `{"a":1,"\u0061":2}`, path: `"a"`, found: true},
+		{doc: "{\"\xff\":1,\"\xfe\":2}", path: "\"\ufffd\"", found: true},
+		{doc: ` { "x" : [ {"y":1 , "y" : 2} ] } `, path: `"x"[0]."y"`, found: true},
+		{doc: `{"a":{"b":{},"c":{"b":{}}},"b":[{"a":1},{"a":2}],"é":1,"e":2}`},
 	} {
 		path, found, err := DuplicateKey([]byte(tt.doc), tt.skip)
 		if path != tt.path || found != tt.found || (err != nil) != tt.bad {
 			t.Errorf("DuplicateKey(%.60s, %q) = %q, %v, %v; want %q, %v, error %v", tt.doc, tt.skip, path, found, err, tt.path, tt.found, tt.bad)
 		}
 	}
+}
+
+// FuzzDuplicateKey: the byte scan that answers for documents without a
+// duplicate never answers where the token-by-token reading finds one, or
+// finds the document invalid.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":1,"b":{"a":2}}`, `{"a":1,"a":2}`, `{"params":{"arguments":{"x":1,"x":2}},"id":1}`,
+		`{"a":1,"\u0061":2}`, "{\"\xff\":1,\"\xfe\":2}", `[{"a":[{"b":1,"c":{"b":1}}]},"x",1.5e3,null,true]`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":{"a":1}}}}`,
+	} {
+		f.Add(seed, "")
+		f.Add(seed, "params.arguments")
+	}
+	f.Fuzz(func(t *testing.T, doc, skip string) {
+		var skipPath []string
+		if skip != "" {
+			skipPath = strings.Split(skip, ".")
+		}
+		path, found, err := DuplicateKey([]byte(doc), skip)
+		wantPath, wantFound, wantErr := duplicateKeyTokens([]byte(doc), skipPath)
+		if path != wantPath || found != wantFound || (err == nil) != (wantErr == nil) {
+			t.Fatalf("DuplicateKey(%q, %q) = %q, %v, %v; token by token %q, %v, %v", doc, skip, path, found, err, wantPath, wantFound, wantErr)
+		}
+	})
 }
 
 // TestValidatorKnowsEveryKeyword: validateArgs implements the keywords the

@@ -194,11 +194,10 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	if in.method == "tools/call" && params.Name != nil {
 		in.tool = *params.Name
 	}
-	msg, err := jsonrpc.DecodeMessage(data)
-	if err != nil {
-		return invalid(id, tool, "the message could not be decoded")
-	}
-	in.msg = msg
+	// What jsonrpc.DecodeMessage makes of a request, from the parts read
+	// above: it would decode the whole message once more, with a 32 KiB
+	// buffer.
+	in.msg = &jsonrpc.Request{ID: id, Method: in.method, Params: m["params"]}
 	return in, nil
 }
 
