@@ -19,6 +19,7 @@ if [ ! -x "$dir/golangci-lint" ]; then
 	echo "installing golangci-lint $GOLANGCI_LINT_VERSION into $dir"
 	start=$(date +%s)
 	# Outside this module, so go.mod and go.sum are never touched.
+	mkdir -p "$CACHE"
 	(cd "$CACHE" && GOBIN="$dir" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION")
 	echo "installed in $(($(date +%s) - start))s"
 fi

@@ -403,12 +403,12 @@ func (f *dupFast) str() (s []byte, plain bool) {
 	f.i++ // the opening quote
 	start, plain := f.i, true
 	for f.i < len(f.data) {
-		switch c := f.data[f.i]; {
-		case c == '"':
+		switch c := f.data[f.i]; c {
+		case '"':
 			s = f.data[start:f.i]
 			f.i++
 			return s, plain
-		case c == '\\':
+		case '\\':
 			plain = false
 			f.i += 2
 		default:
