@@ -88,7 +88,7 @@ func (l *lockedBuffer) liveHeap() float64 {
 func startTraced(b *testing.B, bin string, env []string) (*mcp.ClientSession, *exec.Cmd, *lockedBuffer) {
 	b.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false", "GODEBUG=gctrace=1"}, env...)
+	cmd.Env = benchEnv(b, append([]string{"GODEBUG=gctrace=1"}, env...)...)
 	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("BENCH_SERVER_ENV"))...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr

@@ -159,7 +159,7 @@ type pipeClient struct {
 func startPipe(b *testing.B, bin string, env []string) *pipeClient {
 	b.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false"}, env...)
+	cmd.Env = benchEnv(b, env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)

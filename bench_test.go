@@ -46,12 +46,18 @@ func benchBinary(b *testing.B) string {
 func connectBinary(b *testing.B, bin string, env []string, args ...string) (*mcp.ClientSession, *exec.Cmd) {
 	b.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false"}, env...)
+	cmd.Env = benchEnv(b, env...)
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return cs, cmd
+}
+
+// benchEnv is the environment of a server under benchmark: a PATH, its own
+// HOME, warnings only, no rate limit, then env.
+func benchEnv(b *testing.B, env ...string) []string {
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LOG_LEVEL=warn", "RATE_LIMIT=false"}, env...)
 }
 
 // benchSimEnv is simEnv for benchmarks.
