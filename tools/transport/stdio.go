@@ -113,11 +113,14 @@ type stdioConn struct {
 	// inflight maps the id of each request given to the SDK to its
 	// method, until the SDK answers it.
 	inflight map[jsonrpc.ID]string
+	// writing counts the answers taken out of inflight and not yet
+	// written.
+	writing int
 	// outgoing holds the ids of the server's own requests to the client
 	// (elicitation, ping) not yet answered; asking is their number.
 	outgoing map[jsonrpc.ID]bool
 	asking   int
-	idle     *sync.Cond // signalled when inflight or asking shrinks, and on Close
+	idle     *sync.Cond // signalled when inflight, writing or asking shrinks, and on Close
 }
 
 // readLoop reads lines until In ends or fails, or the connection closes.
@@ -160,7 +163,7 @@ func (c *stdioConn) readLoop() {
 func (c *stdioConn) drain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.inflight) > 0 && c.asking == 0 && !c.isClosed() {
+	for (len(c.inflight) > 0 || c.writing > 0) && c.asking == 0 && !c.isClosed() {
 		c.idle.Wait()
 	}
 }
@@ -304,19 +307,26 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		c.mu.Unlock()
 	}
 	resp, isResp := msg.(*jsonrpc.Response)
-	if isResp && resp.Error != nil {
+	var tool string
+	var known bool
+	if isResp {
+		// The id is free again before the answer is written, as in the
+		// SDK's own connection: a client may reuse it as soon as it reads
+		// the answer. The end of In still waits for the write (drain).
 		c.mu.Lock()
-		tool, known := c.inflight[resp.ID]
-		c.mu.Unlock()
-		if known {
-			c.audit(tool, "answered with "+truncate(resp.Error.Error(), 300))
+		if tool, known = c.inflight[resp.ID]; known {
+			delete(c.inflight, resp.ID)
+			c.writing++
 		}
+		c.mu.Unlock()
+	}
+	if known && resp.Error != nil {
+		c.audit(tool, "answered with "+truncate(resp.Error.Error(), 300))
 	}
 	err := c.writeLine(data)
-	if isResp {
-		// Only once written: the end of In waits for this (drain).
+	if known {
 		c.mu.Lock()
-		delete(c.inflight, resp.ID)
+		c.writing--
 		c.idle.Broadcast()
 		c.mu.Unlock()
 	}

@@ -254,6 +254,21 @@ func TestStdioDuplicateInFlightID(t *testing.T) {
 	}
 }
 
+// TestStdioIDIsFreeOnceAnswered: an id may be used again as soon as its
+// answer is read (JSON-RPC only forbids two in flight at once); the id is
+// released before the answer is written, not after.
+func TestStdioIDIsFreeOnceAnswered(t *testing.T) {
+	s := newStdioServer(t, vcentersim.Options{}, 0)
+	s.send(stdioInit)
+	s.reply()
+	for i := range 300 {
+		s.send(`{"jsonrpc":"2.0","id":"again","method":"ping"}` + "\n")
+		if r := s.reply(); r["id"] != "again" || r["result"] == nil {
+			t.Fatalf("ping %d with the id of the last answered one: %v", i, r)
+		}
+	}
+}
+
 // TestStdioEndOfInputAnswersWhatWasAsked: `echo '{…}' | vsphere-mcp-pro`
 // gets its answers: the end of stdin is passed on only once every request
 // read has been answered (the SDK writes nothing after it).
