@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,8 +60,8 @@ func TestImportDirections(t *testing.T) {
 			"state keeps what replicas share (policy's buckets and nonces) in Redis; it knows nothing of MCP, HTTP or vCenter, and decides nothing",
 		},
 		"metrics": {
-			[]string{"github.com/prometheus/client_golang", "github.com/rs/zerolog"},
-			"metrics owns the Prometheus registry and its closed label sets; the packages that observe reach it through their own hooks, so it imports none of them",
+			[]string{"github.com/VictoriaMetrics/metrics", "github.com/rs/zerolog"},
+			"metrics owns the Prometheus exposition and its closed label sets; the packages that observe reach it through their own hooks, so it imports none of them",
 		},
 		"tools/transport": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/rs/zerolog",
@@ -181,5 +182,24 @@ func TestDecisionsComeFromPolicy(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStartupDependencies: the binary links no package whose initialisation
+// was measured to cost every start, stdio included (BENCHMARKS.md, "Cold
+// start"): Prometheus's client (its default registry builds the Go and
+// process collectors at init), procfs and protobuf under it. The metrics
+// endpoint is served without them (package metrics).
+func TestStartupDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf/"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("the binary links %s: its package initialisation runs at every start", dep)
+			}
+		}
 	}
 }

@@ -4,7 +4,7 @@
 // live MCP sessions, audit lines that could not be written, and errors of
 // the shared state store.
 //
-// It owns the registry (one per [Metrics], never the process-global one, so
+// It owns the set of series (one per [Metrics], never the process-global one, so
 // that several servers in one process do not collide) and the label sets.
 // Every label value comes from a closed set — the catalogue's tool names,
 // policy's decisions, HTTP methods and status codes — and anything else is
@@ -20,18 +20,21 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 )
 
@@ -53,6 +56,46 @@ const (
 // storeOps are the operations of the shared state store.
 var storeOps = []string{"bucket", "nonce", "ping"}
 
+// Buckets, in seconds. Tool calls run from milliseconds (a cached list) to
+// minutes (a snapshot waiting for its vCenter task); vCenter requests from
+// milliseconds to seconds (Prometheus's default buckets).
+var (
+	callBuckets    = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+	requestBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+)
+
+// The families, with the help text each is exposed with.
+const (
+	famCalls        = "vsphere_mcp_tool_calls_total"
+	famCallDuration = "vsphere_mcp_tool_call_duration_seconds"
+	famVCRequests   = "vsphere_mcp_vcenter_requests_total"
+	famVCDuration   = "vsphere_mcp_vcenter_request_duration_seconds"
+	famVCLogins     = "vsphere_mcp_vcenter_logins_total"
+	famAuditFailed  = "vsphere_mcp_audit_write_failures_total"
+	famStoreErrors  = "vsphere_mcp_state_store_errors_total"
+	famBuild        = "vsphere_mcp_build_info"
+	famSessions     = "vsphere_mcp_sessions_active"
+)
+
+var help = map[string]string{
+	famCalls:        "Tool calls recorded in the audit log, refusals included, by tool (unknown: not in the catalogue) and policy decision.",
+	famCallDuration: "Duration of tool calls as recorded in the audit log, by tool.",
+	famVCRequests:   "Requests sent to vCenter (retries of a safe request counted once), by method and HTTP status (none: no answer).",
+	famVCDuration:   "Duration of requests to vCenter, retries included, by method.",
+	famVCLogins:     "Logins to vCenter (vAPI and VI/JSON sessions), by result (ok, failed).",
+	famAuditFailed:  "Audit lines (begin or outcome) that could not be written; state-changing calls are refused meanwhile.",
+	famStoreErrors:  "Failed operations of the shared state store (SERVER_STATE_URL), by operation (bucket, nonce, ping).",
+	famBuild:        "Always 1; the version of the running server.",
+	famSessions:     "Live MCP sessions of this process (stateless servers: requests being served).",
+}
+
+func init() {
+	// The exposition carries # TYPE lines (and # HELP, filled in by
+	// [Metrics.WriteTo]); the setting is the library's, process-wide, and
+	// this package is its only user (imports_test.go).
+	vm.ExposeMetadata(true)
+}
+
 // Options are the closed sets of label values and the build.
 type Options struct {
 	// Tools are the catalogue's tool names; calls of any other name (a
@@ -67,79 +110,127 @@ type Options struct {
 	Store bool
 }
 
-// Metrics holds the collectors of one server. Its methods are safe for
+// Metrics holds the series of one server. Its methods are safe for
 // concurrent use and cheap: they are called on every tool call and every
 // vCenter request.
+//
+// The library (VictoriaMetrics/metrics) was chosen over Prometheus's
+// client_golang for what it costs every start, stdio included, where no
+// metrics are served: client_golang's package initialisation (its default
+// registry's collectors, procfs, protobuf) took about 2 ms of an 8 ms start
+// (BENCHMARKS.md).
 type Metrics struct {
-	reg       *prometheus.Registry
+	set       *vm.Set // one per Metrics, never the library's default set
 	tools     map[string]bool
 	decisions map[string]bool
 
-	calls        *prometheus.CounterVec
-	callDuration *prometheus.HistogramVec
-	vcRequests   *prometheus.CounterVec
-	vcDuration   *prometheus.HistogramVec
-	vcLogins     *prometheus.CounterVec
-	auditFailed  prometheus.Counter
-	storeErrors  *prometheus.CounterVec
+	calls        *labelled[*vm.Counter]
+	callDuration *labelled[*vm.PrometheusHistogram]
+	vcRequests   *labelled[*vm.Counter]
+	vcDuration   *labelled[*vm.PrometheusHistogram]
+	vcLogins     *labelled[*vm.Counter]
+	auditFailed  *vm.Counter
+	storeErrors  *labelled[*vm.Counter]
+
+	sessions atomic.Bool
+	scrapes  chan struct{} // scrapes in flight
 }
 
-// New builds the collectors and registers them, with the Go runtime's and
-// the process's.
+// labelled are the series of one family, one per label values, made on
+// first use: a look-up allocates nothing.
+type labelled[T any] struct {
+	mu     sync.RWMutex
+	series map[[2]string]T
+	make   func(name string) T
+	name   string
+	labels [2]string // label names in the order written (sorted by name, as Prometheus writes them); a second empty: one label
+}
+
+func newLabelled[T any](name string, make func(string) T, labels ...string) *labelled[T] {
+	l := &labelled[T]{series: map[[2]string]T{}, make: make, name: name}
+	copy(l.labels[:], labels)
+	return l
+}
+
+// get returns the series of values (in the order of the label names).
+func (l *labelled[T]) get(values ...string) T {
+	var k [2]string
+	copy(k[:], values)
+	l.mu.RLock()
+	s, ok := l.series[k]
+	l.mu.RUnlock()
+	if ok {
+		return s
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.series[k]; ok {
+		return s
+	}
+	s = l.make(seriesName(l.name, l.labels[:], k[:]))
+	l.series[k] = s
+	return s
+}
+
+// seriesName is name{label="value",...}, values escaped as the text format
+// requires.
+func seriesName(name string, labels, values []string) string {
+	var b strings.Builder
+	b.WriteString(name)
+	sep := byte('{')
+	for i, l := range labels {
+		if l == "" {
+			break
+		}
+		b.WriteByte(sep)
+		sep = ','
+		b.WriteString(l)
+		b.WriteString(`="`)
+		labelEscaper.WriteString(&b, values[i])
+		b.WriteByte('"')
+	}
+	if sep == ',' {
+		b.WriteByte('}')
+	}
+	return b.String()
+}
+
+var (
+	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
+// maxScrapes is how many scrapes are served at once; more are refused
+// with 503.
+const maxScrapes = 4
+
+// New makes the series and registers them.
 func New(opts Options) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), tools: map[string]bool{}, decisions: map[string]bool{}}
+	set := vm.NewSet()
+	m := &Metrics{set: set, tools: map[string]bool{}, decisions: map[string]bool{}, scrapes: make(chan struct{}, maxScrapes)}
 	for _, t := range opts.Tools {
 		m.tools[t] = true
 	}
 	for _, d := range opts.Decisions {
 		m.decisions[d] = true
 	}
-	// Tool calls run from milliseconds (a cached list) to minutes (a
-	// snapshot waiting for its vCenter task).
-	callBuckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
-	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vsphere_mcp_tool_calls_total",
-		Help: "Tool calls recorded in the audit log, refusals included, by tool (unknown: not in the catalogue) and policy decision.",
-	}, []string{"tool", "decision"})
-	m.callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "vsphere_mcp_tool_call_duration_seconds",
-		Help:    "Duration of tool calls as recorded in the audit log, by tool.",
-		Buckets: callBuckets,
-	}, []string{"tool"})
-	m.vcRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vsphere_mcp_vcenter_requests_total",
-		Help: "Requests sent to vCenter (retries of a safe request counted once), by method and HTTP status (none: no answer).",
-	}, []string{"method", "status"})
-	m.vcDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "vsphere_mcp_vcenter_request_duration_seconds",
-		Help:    "Duration of requests to vCenter, retries included, by method.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"method"})
-	m.vcLogins = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vsphere_mcp_vcenter_logins_total",
-		Help: "Logins to vCenter (vAPI and VI/JSON sessions), by result (ok, failed).",
-	}, []string{"result"})
-	m.auditFailed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "vsphere_mcp_audit_write_failures_total",
-		Help: "Audit lines (begin or outcome) that could not be written; state-changing calls are refused meanwhile.",
-	})
-	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vsphere_mcp_state_store_errors_total",
-		Help: "Failed operations of the shared state store (SERVER_STATE_URL), by operation (bucket, nonce, ping).",
-	}, []string{"op"})
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "vsphere_mcp_build_info",
-		Help: "Always 1; the version of the running server.",
-	}, []string{"version"})
-	build.WithLabelValues(opts.Version).Set(1)
-	m.reg.MustRegister(m.calls, m.callDuration, m.vcRequests, m.vcDuration, m.vcLogins, m.auditFailed, m.storeErrors, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	histogram := func(buckets []float64) func(string) *vm.PrometheusHistogram {
+		return func(name string) *vm.PrometheusHistogram { return set.NewPrometheusHistogramExt(name, buckets) }
+	}
+	m.calls = newLabelled(famCalls, set.NewCounter, "decision", "tool")
+	m.callDuration = newLabelled(famCallDuration, histogram(callBuckets), "tool")
+	m.vcRequests = newLabelled(famVCRequests, set.NewCounter, "method", "status")
+	m.vcDuration = newLabelled(famVCDuration, histogram(requestBuckets), "method")
+	m.vcLogins = newLabelled(famVCLogins, set.NewCounter, "result")
+	m.storeErrors = newLabelled(famStoreErrors, set.NewCounter, "op")
+	m.auditFailed = set.NewCounter(famAuditFailed)
+	set.NewGauge(seriesName(famBuild, []string{"version"}, []string{opts.Version}), nil).Set(1)
 	for _, r := range []string{"ok", "failed"} {
-		m.vcLogins.WithLabelValues(r)
+		m.vcLogins.get(r)
 	}
 	if opts.Store {
 		for _, op := range storeOps {
-			m.storeErrors.WithLabelValues(op)
+			m.storeErrors.get(op)
 		}
 	}
 	return m
@@ -167,8 +258,8 @@ func (m *Metrics) Call(tool, decision string, took time.Duration) {
 	if !m.decisions[decision] {
 		decision = otherDecision
 	}
-	m.calls.WithLabelValues(tool, decision).Inc()
-	m.callDuration.WithLabelValues(tool).Observe(max(took, 0).Seconds())
+	m.calls.get(decision, tool).Inc()
+	m.callDuration.get(tool).Update(max(took, 0).Seconds())
 }
 
 // AuditFailed counts an audit line that could not be written
@@ -194,8 +285,8 @@ func (m *Metrics) VCenterRequest(method string, status int, took time.Duration) 
 	if status >= 100 && status <= 599 {
 		code = strconv.Itoa(status)
 	}
-	m.vcRequests.WithLabelValues(method, code).Inc()
-	m.vcDuration.WithLabelValues(method).Observe(max(took, 0).Seconds())
+	m.vcRequests.get(method, code).Inc()
+	m.vcDuration.get(method).Update(max(took, 0).Seconds())
 }
 
 // VCenterLogin counts a vCenter login (vcenter.Config.OnLogin).
@@ -207,7 +298,7 @@ func (m *Metrics) VCenterLogin(err error) {
 	if err != nil {
 		result = "failed"
 	}
-	m.vcLogins.WithLabelValues(result).Inc()
+	m.vcLogins.get(result).Inc()
 }
 
 // StoreFailed counts a failed operation of the shared state store
@@ -219,27 +310,49 @@ func (m *Metrics) StoreFailed(op string) {
 	if !slices.Contains(storeOps, op) {
 		op = storeOpsUnknown
 	}
-	m.storeErrors.WithLabelValues(op).Inc()
+	m.storeErrors.get(op).Inc()
 }
 
 // Sessions reports live MCP sessions through count, asked at every scrape
-// (vsphere_mcp_sessions_active). Call it once.
+// (vsphere_mcp_sessions_active). Only the first call counts.
 func (m *Metrics) Sessions(count func() int) {
-	if m == nil {
+	if m == nil || !m.sessions.CompareAndSwap(false, true) {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "vsphere_mcp_sessions_active",
-		Help: "Live MCP sessions of this process (stateless servers: requests being served).",
-	}, func() float64 { return float64(count()) }))
+	m.set.NewGauge(famSessions, func() float64 { return float64(count()) })
 }
 
-// Handler serves the metrics in the Prometheus text format (or what the
-// scraper negotiates).
+// WriteTo writes the metrics in the Prometheus text format (0.0.4): this
+// server's families with their help texts, then the Go runtime's and the
+// process's (go_*, process_*).
+func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
+	var b bytes.Buffer
+	m.set.WritePrometheus(&b)
+	out := b.Bytes()
+	// The library writes an empty "# HELP name" line before each family
+	// it has a series of; fill in the text.
+	for name, text := range help {
+		out = bytes.Replace(out, []byte("# HELP "+name+"\n"), []byte("# HELP "+name+" "+helpEscaper.Replace(text)+"\n"), 1)
+	}
+	b2 := bytes.NewBuffer(out)
+	vm.WriteProcessMetrics(b2)
+	vm.WriteFDMetrics(b2)
+	return b2.WriteTo(w)
+}
+
+// Handler serves the metrics in the Prometheus text format; beyond
+// [maxScrapes] at once it answers 503.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case m.scrapes <- struct{}{}:
+			defer func() { <-m.scrapes }()
+		default:
+			http.Error(w, "too many scrapes at once", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = m.WriteTo(w)
 	})
 }
 

@@ -61,6 +61,8 @@ func value(fams map[string]*dto.MetricFamily, name string, labels map[string]str
 			return m.Gauge.GetValue(), true
 		case m.Histogram != nil:
 			return float64(m.Histogram.GetSampleCount()), true
+		case m.Untyped != nil:
+			return m.Untyped.GetValue(), true
 		}
 	}
 	return 0, false
@@ -135,12 +137,88 @@ func TestMetricsCountWhatTheyAreTold(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := fams["go_goroutines"]; !ok {
-		t.Error("no Go runtime metrics")
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "process_open_fds"} {
+		if f, ok := fams[name]; !ok || f.GetType() != dto.MetricType_GAUGE {
+			t.Errorf("runtime or process metric %s: %v", name, f)
+		}
+	}
+	// Every family of ours carries its help text and its type, as
+	// Prometheus's parser read them.
+	types := map[string]dto.MetricType{famCalls: dto.MetricType_COUNTER, famCallDuration: dto.MetricType_HISTOGRAM,
+		famVCRequests: dto.MetricType_COUNTER, famVCDuration: dto.MetricType_HISTOGRAM, famVCLogins: dto.MetricType_COUNTER,
+		famAuditFailed: dto.MetricType_COUNTER, famStoreErrors: dto.MetricType_COUNTER, famBuild: dto.MetricType_GAUGE, famSessions: dto.MetricType_GAUGE}
+	for name, text := range help {
+		f := fams[name]
+		if f == nil || f.GetHelp() != text || f.GetType() != types[name] {
+			t.Errorf("family %s: %v; want help %q, type %v", name, f, text, types[name])
+		}
 	}
 	live = 1
 	if got, _ := value(scrape(t, m.Handler()), "vsphere_mcp_sessions_active", map[string]string{}); got != 1 {
 		t.Errorf("sessions after the count changed: %v, want 1", got)
+	}
+}
+
+// TestLabelValuesAreEscaped: the one label value not from a closed set (the
+// build's version) is written so that the parser reads it back unchanged.
+func TestLabelValuesAreEscaped(t *testing.T) {
+	for _, v := range []string{`1.2"3`, `a\b`, "x\ny", `\"`, "", "v1.0.0-rc.1+dirty"} {
+		m := New(Options{Version: v})
+		if got, ok := value(scrape(t, m.Handler()), famBuild, map[string]string{"version": v}); !ok || got != 1 {
+			t.Errorf("version %q: %v %v", v, got, ok)
+		}
+	}
+}
+
+// TestScrapesAreBounded: beyond maxScrapes at once, a scrape is refused
+// with 503 rather than queued; once one ends, the next is served.
+func TestScrapesAreBounded(t *testing.T) {
+	m := New(Options{})
+	for range maxScrapes {
+		m.scrapes <- struct{}{}
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path, nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("scrape beyond the bound: %d, want 503", rec.Code)
+	}
+	<-m.scrapes
+	scrape(t, m.Handler())
+}
+
+// TestConcurrentRecording: series made on first use from many goroutines
+// at once are each made once and count every call (go test -race).
+func TestConcurrentRecording(t *testing.T) {
+	m := New(Options{Tools: []string{"a", "b"}, Decisions: []string{"allowed"}})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				m.Call([]string{"a", "b"}[i%2], "allowed", time.Millisecond)
+				m.VCenterRequest("GET", 200+i, time.Millisecond)
+			}
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path, nil))
+			if rec.Code != http.StatusOK && rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("concurrent scrape: %d", rec.Code)
+			}
+		}()
+	}
+	wg.Wait()
+	fams := scrape(t, m.Handler())
+	for _, tool := range []string{"a", "b"} {
+		if got, _ := value(fams, famCalls, map[string]string{"tool": tool, "decision": "allowed"}); got != 400 {
+			t.Errorf("calls of %s: %v, want 400", tool, got)
+		}
+	}
+	if n := len(fams[famVCRequests].Metric); n != 8 {
+		t.Errorf("%d request series, want 8", n)
 	}
 }
 
