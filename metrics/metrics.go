@@ -186,7 +186,7 @@ func seriesName(name string, labels, values []string) string {
 		sep = ','
 		b.WriteString(l)
 		b.WriteString(`="`)
-		labelEscaper.WriteString(&b, values[i])
+		_, _ = labelEscaper.WriteString(&b, values[i]) // a strings.Builder does not fail
 		b.WriteByte('"')
 	}
 	if sep == ',' {
