@@ -20,7 +20,6 @@
 package metrics
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +30,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -89,6 +87,16 @@ var help = map[string]string{
 	famSessions:     "Live MCP sessions of this process (stateless servers: requests being served).",
 }
 
+// helpLines fills in the empty "# HELP name" line the library writes
+// before each family it has a series of, in one pass.
+var helpLines = func() *strings.Replacer {
+	var pairs []string
+	for name, text := range help {
+		pairs = append(pairs, "# HELP "+name+"\n", "# HELP "+name+" "+strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(text)+"\n")
+	}
+	return strings.NewReplacer(pairs...)
+}()
+
 func init() {
 	// The exposition carries # TYPE lines (and # HELP, filled in by
 	// [Metrics.WriteTo]); the setting is the library's, process-wide, and
@@ -132,8 +140,7 @@ type Metrics struct {
 	auditFailed  *vm.Counter
 	storeErrors  *labelled[*vm.Counter]
 
-	sessions atomic.Bool
-	scrapes  chan struct{} // scrapes in flight
+	scrapes chan struct{} // scrapes in flight
 }
 
 // labelled are the series of one family, one per label values, made on
@@ -195,10 +202,7 @@ func seriesName(name string, labels, values []string) string {
 	return b.String()
 }
 
-var (
-	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-)
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // maxScrapes is how many scrapes are served at once; more are refused
 // with 503.
@@ -314,9 +318,9 @@ func (m *Metrics) StoreFailed(op string) {
 }
 
 // Sessions reports live MCP sessions through count, asked at every scrape
-// (vsphere_mcp_sessions_active). Only the first call counts.
+// (vsphere_mcp_sessions_active). Call it once.
 func (m *Metrics) Sessions(count func() int) {
-	if m == nil || !m.sessions.CompareAndSwap(false, true) {
+	if m == nil {
 		return
 	}
 	m.set.NewGauge(famSessions, func() float64 { return float64(count()) })
@@ -326,18 +330,13 @@ func (m *Metrics) Sessions(count func() int) {
 // server's families with their help texts, then the Go runtime's and the
 // process's (go_*, process_*).
 func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
-	var b bytes.Buffer
-	m.set.WritePrometheus(&b)
-	out := b.Bytes()
-	// The library writes an empty "# HELP name" line before each family
-	// it has a series of; fill in the text.
-	for name, text := range help {
-		out = bytes.Replace(out, []byte("# HELP "+name+"\n"), []byte("# HELP "+name+" "+helpEscaper.Replace(text)+"\n"), 1)
-	}
-	b2 := bytes.NewBuffer(out)
-	vm.WriteProcessMetrics(b2)
-	vm.WriteFDMetrics(b2)
-	return b2.WriteTo(w)
+	var ours, b strings.Builder
+	m.set.WritePrometheus(&ours)
+	_, _ = helpLines.WriteString(&b, ours.String()) // a strings.Builder does not fail
+	vm.WriteProcessMetrics(&b)
+	vm.WriteFDMetrics(&b)
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
 }
 
 // Handler serves the metrics in the Prometheus text format; beyond
