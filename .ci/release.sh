@@ -51,7 +51,8 @@ step "goreleaser $GORELEASER_VERSION"
 gr_dir="$CACHE/goreleaser-$GORELEASER_VERSION"
 install_go_tool "$gr_dir" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
 goreleaser="$gr_dir/goreleaser"
-"$goreleaser" --version 2>/dev/null | grep -q "GitVersion: *$GORELEASER_VERSION" ||
+gr_version=$("$goreleaser" --version 2>/dev/null)
+grep -q "GitVersion: *$GORELEASER_VERSION" <<<"$gr_version" ||
 	fail "$goreleaser is not $GORELEASER_VERSION"
 
 step "goreleaser check (no warning allowed)"
@@ -62,7 +63,7 @@ check_out=$("$goreleaser" check 2>&1)
 check_rc=$?
 set -e
 printf '%s\n' "$check_out"
-if [ "$check_rc" -ne 0 ] || printf '%s\n' "$check_out" | grep -Eiq 'deprecat|warn|⨯'; then
+if [ "$check_rc" -ne 0 ] || grep -Eiq 'deprecat|warn|⨯' <<<"$check_out"; then
 	fail "goreleaser check reported a problem (exit $check_rc)"
 fi
 
@@ -89,7 +90,7 @@ version=$(json_field version dist/metadata.json)
 commit=$(json_field commit dist/metadata.json)
 if [ -z "$version" ] || [ -z "$commit" ]; then fail "dist/metadata.json has no version or commit"; fi
 host="$(go env GOOS)_$(go env GOARCH)"
-bin=$(find dist -type f \( -name vsphere-mcp-pro -o -name vsphere-mcp-pro.exe \) -path "dist/vsphere-mcp-pro_${host}*" | head -n 1)
+bin=$(find dist -type f \( -name vsphere-mcp-pro -o -name vsphere-mcp-pro.exe \) -path "dist/vsphere-mcp-pro_${host}*" -print -quit)
 [ -n "$bin" ] || fail "no $host binary under dist/"
 echo "snapshot $version (commit $commit): $bin"
 for a in darwin_amd64 darwin_arm64 linux_amd64 linux_arm64; do
@@ -98,10 +99,14 @@ done
 for a in windows_amd64 windows_arm64; do
 	[ -f "dist/vsphere-mcp-pro_${version}_$a.zip" ] || fail "no archive for $a"
 done
-# (listed first: grep -q would stop reading, and pipefail would fail on tar's SIGPIPE)
+# Listed first, and searched as a here-string, never through a pipe: grep -q
+# stops reading at its match, and under pipefail the writer's SIGPIPE fails
+# the pipeline. Bash writes printf's output a line at a time, so
+# `printf … | grep -q` failed at random on the first line of the listing
+# (CI, 2026-12-02: "the linux_amd64 archive lacks CHANGELOG.md").
 listing=$(tar -tzf "dist/vsphere-mcp-pro_${version}_linux_amd64.tar.gz")
 for f in README.md CHANGELOG.md LICENSE docs/vcenter-api.md docs/clients/claude-desktop.md; do
-	printf '%s\n' "$listing" | grep -qx "$f" || fail "the linux_amd64 archive lacks $f"
+	grep -qx "$f" <<<"$listing" || fail "the linux_amd64 archive lacks $f"
 done
 echo "archives: darwin, linux (amd64, arm64), windows (amd64, arm64), with README, CHANGELOG and docs/"
 
@@ -115,7 +120,7 @@ esac
 [ "$("$bin" --version)" = "$line" ] || fail "--version differs from version"
 buildinfo=$(go version -m "$bin")
 for want in "$bin: $RELEASE_GO" "build	-trimpath=true" "build	CGO_ENABLED=0"; do
-	printf '%s\n' "$buildinfo" | grep -qF -- "$want" || fail "go version -m: missing \"$want\""
+	grep -qF -- "$want" <<<"$buildinfo" || fail "go version -m: missing \"$want\""
 done
 # -trimpath keeps -ldflags out of the build info; -s shows as no symbol table.
 nm_out=$(go tool nm "$bin" 2>&1 || true)
