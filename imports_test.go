@@ -23,7 +23,7 @@ func TestImportDirections(t *testing.T) {
 		why     string
 	}{
 		"vcenter": {
-			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", "golang.org/x/sync/singleflight", module + "/redact"},
+			[]string{"github.com/hashicorp/go-retryablehttp", "github.com/rs/zerolog", "golang.org/x/sync/singleflight", module + "/redact", module + "/stacks"},
 			"vcenter speaks HTTP to vCenter and knows nothing of MCP, roles or audit (it shares the process's one scrubber; concurrent cache fills share one request through singleflight)",
 		},
 		"vcenter/vcentersim": {
@@ -37,6 +37,10 @@ func TestImportDirections(t *testing.T) {
 		"audit": {
 			[]string{"golang.org/x/sys/windows", module + "/redact"},
 			"audit records and knows nothing of MCP, HTTP, vCenter or policy",
+		},
+		"stacks": {
+			nil,
+			"stacks only runs functions on goroutines with grown stacks; tools and vcenter use it, so it imports only the standard library",
 		},
 		"redact": {
 			nil,
@@ -52,7 +56,7 @@ func TestImportDirections(t *testing.T) {
 		},
 		"tools": {
 			[]string{"github.com/modelcontextprotocol/go-sdk", "github.com/google/jsonschema-go", "github.com/rs/zerolog",
-				module + "/vcenter", module + "/policy", module + "/audit", module + "/redact"},
+				module + "/vcenter", module + "/policy", module + "/audit", module + "/redact", module + "/stacks"},
 			"tools is the catalogue and the MCP adapter over vcenter, policy and audit; it does not reach the simulator, the transports or main's configuration",
 		},
 		"state": {

@@ -12,6 +12,7 @@ import (
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/audit"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/policy"
 	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/redact"
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/stacks"
 )
 
 // Middleware is the pipeline in front of every tool, whatever the transport:
@@ -122,62 +123,72 @@ func (m *Middleware) Install(srv *mcp.Server) {
 	srv.AddReceivingMiddleware(m.auditCalls, m.recoverPanics, m.enforce)
 }
 
-// auditCalls writes exactly one audit line per logical tool call.
+// auditCalls writes exactly one audit line per logical tool call. The call
+// runs on a worker of package stacks, whose stack has grown already, not on
+// the small one of the goroutine the SDK starts per request.
 func (m *Middleware) auditCalls(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		ctr, ok := req.(*mcp.CallToolRequest)
 		if method != "tools/call" || !ok {
 			return next(ctx, method, req)
 		}
-		start := time.Now()
-		cs := &callState{m: m, tool: ctr.Params.Name}
-		cs.ident, cs.identErr = m.identify(ctx, req)
-		rec := &audit.Record{
-			TS: start, Tool: ctr.Params.Name, Args: ctr.Params.Arguments,
-			Role: cs.ident.Role, TokenFP: cs.ident.TokenFP, VCenter: m.vcenter, Client: clientOf(ctr),
-		}
-		// The retry of an approved call (2026-07-28 clients answer an
-		// elicitation by calling again) continues the call it answers, but
-		// only when it is the same tool, arguments and token.
-		if first, ok := m.ledger.resume(m.approver, ctr, cs.ident.TokenFP); ok {
-			rec.RequestID, rec.TS = first.rec.RequestID, first.rec.TS
-			cs.charged, cs.resumed, cs.pending = true, true, first.pending
-		}
-		if rec.RequestID == "" {
-			rec.RequestID = m.ids.next("")
-		}
-		cs.requestID = rec.RequestID
-		ctx = context.WithValue(audit.WithRecord(ctx, rec), callKey{}, cs)
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(m.stopping, cancel)()
-
-		res, err := next(ctx, method, req)
-
-		r, _ := res.(*mcp.CallToolResult)
-		m.scrubResult(r, ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
-		if err == nil && r != nil && r.InputRequests != nil {
-			// Waiting for the user: the line is written when the answer
-			// comes back, or when the question expires unanswered.
-			m.ledger.wait(rec, cs.pending, ctr, cs.ident.TokenFP, m.ttl)
-			m.flushExpired()
-			return res, err
-		}
-		m.finish(rec, cs, r, err, time.Since(start))
-		m.flushExpired()
-		if err != nil {
-			// A tools/call that reached this line is answered with a
-			// result, never a protocol error: the transports audit the
-			// protocol errors of tools/call as refusals before MCP, and this
-			// call has its line already.
-			res = errorResult(err.Error())
-			m.scrubResult(res.(*mcp.CallToolResult), ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
-		}
-		if r, ok := res.(*mcp.CallToolResult); ok {
-			return wireForm(r, ctr.Params, m.server), nil // audited and scrubbed: final
-		}
-		return res, nil
+		var res mcp.Result
+		var err error
+		stacks.Run(func() { res, err = m.auditCall(ctx, ctr, next) })
+		return res, err
 	}
+}
+
+// auditCall is auditCalls for one tools/call.
+func (m *Middleware) auditCall(ctx context.Context, ctr *mcp.CallToolRequest, next mcp.MethodHandler) (mcp.Result, error) {
+	start := time.Now()
+	cs := &callState{m: m, tool: ctr.Params.Name}
+	cs.ident, cs.identErr = m.identify(ctx, ctr)
+	rec := &audit.Record{
+		TS: start, Tool: ctr.Params.Name, Args: ctr.Params.Arguments,
+		Role: cs.ident.Role, TokenFP: cs.ident.TokenFP, VCenter: m.vcenter, Client: clientOf(ctr),
+	}
+	// The retry of an approved call (2026-07-28 clients answer an
+	// elicitation by calling again) continues the call it answers, but
+	// only when it is the same tool, arguments and token.
+	if first, ok := m.ledger.resume(m.approver, ctr, cs.ident.TokenFP); ok {
+		rec.RequestID, rec.TS = first.rec.RequestID, first.rec.TS
+		cs.charged, cs.resumed, cs.pending = true, true, first.pending
+	}
+	if rec.RequestID == "" {
+		rec.RequestID = m.ids.next("")
+	}
+	cs.requestID = rec.RequestID
+	ctx = context.WithValue(audit.WithRecord(ctx, rec), callKey{}, cs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(m.stopping, cancel)()
+
+	res, err := next(ctx, "tools/call", ctr)
+
+	r, _ := res.(*mcp.CallToolResult)
+	m.scrubResult(r, ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
+	if err == nil && r != nil && r.InputRequests != nil {
+		// Waiting for the user: the line is written when the answer
+		// comes back, or when the question expires unanswered.
+		m.ledger.wait(rec, cs.pending, ctr, cs.ident.TokenFP, m.ttl)
+		m.flushExpired()
+		return res, err
+	}
+	m.finish(rec, cs, r, err, time.Since(start))
+	m.flushExpired()
+	if err != nil {
+		// A tools/call that reached this line is answered with a
+		// result, never a protocol error: the transports audit the
+		// protocol errors of tools/call as refusals before MCP, and this
+		// call has its line already.
+		res = errorResult(err.Error())
+		m.scrubResult(res.(*mcp.CallToolResult), ctr.Params.Name+"\x00"+string(ctr.Params.Arguments))
+	}
+	if r, ok := res.(*mcp.CallToolResult); ok {
+		return wireForm(r, ctr.Params, m.server), nil // audited and scrubbed: final
+	}
+	return res, nil
 }
 
 // enforce applies policy: tools/list shows only the caller's tools, and a

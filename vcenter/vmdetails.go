@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/vsphere-mcp-pro/vsphere-mcp-pro/stacks"
 )
 
 // VMDetails is what [Client.GetVM] gathers about one VM.
@@ -140,7 +142,7 @@ func (c *Client) getVM(ctx context.Context, vm string, withTags bool) (VMDetails
 	}
 	vmPath := "/vcenter/vm/" + vm
 	var (
-		wg       sync.WaitGroup
+		wg       stacks.Group // its reads run on grown stacks
 		info     vmInfo
 		guest    guestIdentity
 		guestErr = errNoTools
