@@ -11,9 +11,11 @@ package main
 // ("GOGC=200 GOMEMLIMIT=20MiB"), to try runtime settings.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,52 @@ func startTraced(b *testing.B, bin string, env []string) (*mcp.ClientSession, *e
 	return cs, cmd, stderr
 }
 
+// rawCall builds and starts testdata/rawcall against sim, logged in with
+// a session of its own, and returns a function that has it send the two
+// requests get_vm_details sends for vm (or, with nop, only answer) and
+// waits for its answer, and its process id.
+func rawCall(b *testing.B, sim *vcentersim.Server, env []string, vm string) (func(nop bool), int) {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "rawcall")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/rawcall").CombinedOutput(); err != nil {
+		b.Fatalf("build the raw client: %v\n%s", err, out)
+	}
+	var ca string
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "VCENTER_CA_BUNDLE="); ok {
+			ca = v
+		}
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"RAWCALL_URL=" + sim.URL, "RAWCALL_TOKEN=" + rawLogin(b, sim), "RAWCALL_CA=" + ca, "RAWCALL_VM=" + vm}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	answers := bufio.NewReader(stdout)
+	return func(nop bool) {
+		line := "go\n"
+		if nop {
+			line = "nop\n"
+		}
+		if _, err := io.WriteString(stdin, line); err != nil {
+			b.Fatal(err)
+		}
+		if line, err := answers.ReadString('\n'); err != nil || line != "ok\n" {
+			b.Fatalf("the raw client answered %q, %v", line, err)
+		}
+	}, cmd.Process.Pid
+}
+
 // cpuTime is a process's user plus system CPU time, from /proc/PID/stat
 // (Linux; 0 elsewhere).
 func cpuTime(pid int) time.Duration {
@@ -122,8 +170,15 @@ func cpuTime(pid int) time.Duration {
 // over stdio against the simulator (no added latency), median of 600,
 // interleaved call by call with the floor (testdata/floorcall answering
 // the same result) and a raw HTTPS GET of the same VM from the simulator.
-// Reported: the three medians, our time beyond floor + raw GET, the CPU
-// per call of our process against the floor's, vCenter requests per call
+// A fourth party runs in the same rounds: testdata/rawcall, a plain
+// net/http client in a process of its own sending the two requests
+// get_vm_details sends (the VM and its guest identity, at once). The floor
+// answers stored bytes and sends nothing, so its CPU leaves out the vCenter
+// requests any get_vm_details must send; floor + rawcall does not.
+//
+// Reported: the medians, our time beyond floor + raw GET and beyond floor +
+// rawcall, the CPU per call of our process against the floor's and against
+// floor + rawcall's, vCenter requests per call
 // (and per call for a VM that does not exist), the collections per 1000
 // calls, and our resident memory after the run.
 func BenchmarkCallFloor(b *testing.B) {
@@ -152,10 +207,12 @@ func BenchmarkCallFloor(b *testing.B) {
 	}
 	raw := rawGetVM(b, sim, "vm-76")
 	raw()
+	raw2, raw2Pid := rawCall(b, sim, env, "vm-76")
+	raw2(false)
 	for b.Loop() {
 		const n = 600
-		var oursT, floorT, rawT []time.Duration
-		var oursCPU, floorCPU time.Duration
+		var oursT, floorT, rawT, raw2T, nopT []time.Duration
+		var oursCPU, floorCPU, raw2CPU, nopCPU time.Duration
 		sim.ResetCounters()
 		gc0 := oursErr.gcs()
 		for range n {
@@ -174,9 +231,21 @@ func BenchmarkCallFloor(b *testing.B) {
 			t0 = time.Now()
 			raw()
 			rawT = append(rawT, time.Since(t0))
+
+			c0 = cpuTime(raw2Pid)
+			t0 = time.Now()
+			raw2(false)
+			raw2T = append(raw2T, time.Since(t0))
+			raw2CPU += cpuTime(raw2Pid) - c0
+
+			c0 = cpuTime(raw2Pid)
+			t0 = time.Now()
+			raw2(true)
+			nopT = append(nopT, time.Since(t0))
+			nopCPU += cpuTime(raw2Pid) - c0
 		}
 		gcs := oursErr.gcs() - gc0
-		requests := sim.Counters().Requests - n // the raw GETs left out
+		requests := sim.Counters().Requests - 3*n // the raw clients' requests (1 + 2 per call) left out
 		sim.ResetCounters()
 		if res, err := ours.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_vm_details", Arguments: map[string]any{"vm_id": "vm-99999"}}); err != nil || !res.IsError {
 			b.Fatal(err, res)
@@ -189,7 +258,16 @@ func BenchmarkCallFloor(b *testing.B) {
 		b.ReportMetric(ms(o-f-r), "ours-beyond-floor-ms")
 		if floorCPU > 0 {
 			b.ReportMetric(float64(oursCPU)/float64(floorCPU), "cpu-ratio-to-floor")
+			// rawcall's own pipe and wake-up (its "nop") left out: the
+			// floor's process pays those already.
+			b.ReportMetric(float64(oursCPU)/float64(floorCPU+max(raw2CPU-nopCPU, 0)), "cpu-ratio-to-floor+raw2")
 		}
+		r2, nop := median(raw2T), median(nopT)
+		b.ReportMetric(ms(r2), "ms-raw2")
+		b.ReportMetric(ms(nop), "ms-raw2-nop")
+		b.ReportMetric(ms(o-f-(r2-nop)), "ours-beyond-floor+raw2-ms")
+		b.ReportMetric(float64(raw2CPU.Microseconds())/n, "raw2-cpu-µs/call")
+		b.ReportMetric(float64(nopCPU.Microseconds())/n, "raw2-nop-cpu-µs/call")
 		b.ReportMetric(float64(oursCPU.Microseconds())/n, "cpu-µs/call")
 		b.ReportMetric(float64(floorCPU.Microseconds())/n, "floor-cpu-µs/call")
 		b.ReportMetric(float64(requests)/n, "requests/call")
