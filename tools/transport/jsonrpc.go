@@ -12,6 +12,7 @@ package transport
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -88,15 +89,20 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	invalid := func(id jsonrpc.ID, tool, why string) (inbound, *rpcError) {
 		return inbound{}, &rpcError{id: id, code: jsonrpc.CodeInvalidRequest, message: "invalid request: " + why, tool: tool}
 	}
+	const notJSON = "the message is not valid JSON (one JSON-RPC object per line)"
 	switch {
 	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
 		return parseErr("the message starts with a byte order mark; send UTF-8 JSON without one")
 	case !utf8.Valid(data):
 		return parseErr("the message is not valid UTF-8")
-	case !json.Valid(data):
-		return parseErr("the message is not valid JSON (one JSON-RPC object per line)")
 	}
+	// An object is validated by its decoding below (encoding/json checks the
+	// whole input before it decodes, so a syntax error anywhere, trailing
+	// data included, is a *json.SyntaxError): the message is scanned once
+	// for that, not twice. Anything else is validated here.
 	switch trimmed := bytes.TrimLeft(data, " \t"); {
+	case len(trimmed) == 0 || trimmed[0] != '{' && !json.Valid(data):
+		return parseErr(notJSON)
 	case trimmed[0] == '[':
 		return invalid(jsonrpc.ID{}, "", "JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message at a time")
 	case trimmed[0] != '{':
@@ -104,6 +110,9 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
+		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
+			return parseErr(notJSON)
+		}
 		return invalid(jsonrpc.ID{}, "", "a JSON-RPC message is an object")
 	}
 	id, idErr := messageID(m)
@@ -135,14 +144,24 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	if err := json.Unmarshal(rawMethod, &in.method); err != nil {
 		return invalid(id, "", `"method" must be a string`)
 	}
+	// The parameters, decoded once: the tool's name for the audit line and
+	// what initialize says. Only an object can name a tool. encoding/json
+	// fills the other members when one has the wrong type, so the name is
+	// the one a decoding of it alone would give.
+	var params struct {
+		Meta            map[string]json.RawMessage `json:"_meta"`
+		Name            *string                    `json:"name"`
+		ClientInfo      *mcp.Implementation        `json:"clientInfo"`
+		ProtocolVersion string                     `json:"protocolVersion"`
+	}
+	paramsObject := len(m["params"]) > 0 && firstByte(m["params"]) == '{'
+	paramsErr := errParamsNotObject
+	if paramsObject {
+		paramsErr = json.Unmarshal(m["params"], &params)
+	}
 	tool := shortMethod(in.method)
-	if in.method == "tools/call" {
-		var named struct {
-			Name string `json:"name"`
-		}
-		if json.Unmarshal(m["params"], &named) == nil && named.Name != "" {
-			tool = named.Name
-		}
+	if in.method == "tools/call" && params.Name != nil && *params.Name != "" {
+		tool = *params.Name
 	}
 	if p, ok := m["params"]; ok {
 		if k := firstByte(p); k != '{' && k != '[' && string(p) != "null" {
@@ -158,13 +177,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	case !notification && !in.call:
 		return invalid(jsonrpc.ID{}, tool, in.method+" is a request and needs an id")
 	}
-	var params struct {
-		Meta            map[string]json.RawMessage `json:"_meta"`
-		Name            *string                    `json:"name"`
-		ClientInfo      *mcp.Implementation        `json:"clientInfo"`
-		ProtocolVersion string                     `json:"protocolVersion"`
-	}
-	if p := m["params"]; len(p) > 0 && firstByte(p) == '{' {
+	if p := m["params"]; paramsObject {
 		var pm map[string]json.RawMessage
 		_ = json.Unmarshal(p, &pm)
 		if meta, ok := pm["_meta"]; ok && firstByte(meta) != '{' && string(meta) != "null" {
@@ -179,7 +192,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 				return invalid(id, tool, "the tools/call parameters could not be decoded")
 			}
 		}
-		if err := json.Unmarshal(p, &params); err == nil {
+		if paramsErr == nil {
 			_, in.newProtocol = params.Meta[mcp.MetaKeyProtocolVersion]
 			if params.ClientInfo != nil {
 				in.client = audit.Client{Name: truncate(params.ClientInfo.Name, 64), Version: truncate(params.ClientInfo.Version, 32)}
@@ -200,6 +213,10 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	in.msg = &jsonrpc.Request{ID: id, Method: in.method, Params: m["params"]}
 	return in, nil
 }
+
+// errParamsNotObject stands for the decoding of parameters that are not an
+// object, which checkMessage does not attempt.
+var errParamsNotObject = errors.New("params: not an object")
 
 // messageID returns the id of m (the zero ID when absent), or why it is
 // not one: MCP ids are strings or integers, never null.

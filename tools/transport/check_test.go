@@ -1,0 +1,71 @@
+package transport
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// TestCheckMessageOneScan covers the branches of checkMessage that decide
+// "not JSON" without a json.Valid pass of their own: an object is
+// validated by its decoding, anything else by json.Valid, and the answer
+// is the one a separate check would give.
+func TestCheckMessageOneScan(t *testing.T) {
+	for _, tt := range []struct {
+		name, line string
+		code       int64
+		want       string
+	}{
+		{"empty", "", jsonrpc.CodeParseError, "not valid JSON"},
+		{"blanks", " \t ", jsonrpc.CodeParseError, "not valid JSON"},
+		{"a broken batch", `[{"jsonrpc":"2.0"`, jsonrpc.CodeParseError, "not valid JSON"},
+		{"a broken string", `"abc`, jsonrpc.CodeParseError, "not valid JSON"},
+		{"an object, then garbage", `{"jsonrpc":"2.0","id":1,"method":"ping"}x`, jsonrpc.CodeParseError, "not valid JSON"},
+		{"an object, unterminated", `{"jsonrpc":"2.0","id":1,"method":"ping"`, jsonrpc.CodeParseError, "not valid JSON"},
+		{"an object, a bad value deep inside", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"a":[1,}}}`, jsonrpc.CodeParseError, "not valid JSON"},
+		{"a batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, jsonrpc.CodeInvalidRequest, "batches are not supported"},
+		{"a string", `"ping"`, jsonrpc.CodeInvalidRequest, "is an object"},
+		{"true", "true", jsonrpc.CodeInvalidRequest, "is an object"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, rerr := checkMessage([]byte(tt.line))
+			if rerr == nil {
+				t.Fatalf("%q accepted", tt.line)
+			}
+			if rerr.code != tt.code || !strings.Contains(rerr.message, tt.want) {
+				t.Errorf("%q: code %d %q, want code %d with %q", tt.line, rerr.code, rerr.message, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckMessageToolName: the tool a refused tools/call is audited
+// under comes from the one decoding of its parameters, and is what a
+// decoding of the name alone gives, even when another member has the
+// wrong type.
+func TestCheckMessageToolName(t *testing.T) {
+	for _, tt := range []struct {
+		name, line, tool string
+	}{
+		{"named", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"power_on_vm"}}`, "power_on_vm"},
+		{"clientInfo of the wrong type, before the name", `{"jsonrpc":"2.0","method":"tools/call","params":{"clientInfo":5,"name":"power_on_vm"}}`, "power_on_vm"},
+		{"protocolVersion of the wrong type, after the name", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"power_on_vm","_meta":{"a":1},"protocolVersion":7}}`, "power_on_vm"},
+		{"a name that is not a string", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":5}}`, "tools/call"},
+		{"an empty name", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":""}}`, "tools/call"},
+		{"params a list", `{"jsonrpc":"2.0","method":"tools/call","params":["power_on_vm"]}`, "tools/call"},
+		{"another method", `{"jsonrpc":"2.0","method":"tools/list","params":{"name":"power_on_vm"}}`, "tools/list"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// No id: each is refused as a request without one, which
+			// names the tool.
+			_, rerr := checkMessage([]byte(tt.line))
+			if rerr == nil {
+				t.Fatalf("%s accepted", tt.line)
+			}
+			if rerr.tool != tt.tool {
+				t.Errorf("refused under tool %q (%s), want %q", rerr.tool, rerr.message, tt.tool)
+			}
+		})
+	}
+}
