@@ -11,7 +11,6 @@ package main
 // ("GOGC=200 GOMEMLIMIT=20MiB"), to try runtime settings.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,14 +31,7 @@ import (
 
 // floorBinary builds testdata/floorcall: a go-sdk server whose one tool
 // answers a stored result and does nothing else.
-func floorBinary(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "floorcall")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/floorcall").CombinedOutput(); err != nil {
-		b.Fatalf("build the floor: %v\n%s", err, out)
-	}
-	return bin
-}
+func floorBinary(b *testing.B) string { return buildTestdata(b, "floorcall") }
 
 // lockedBuffer collects a child's stderr.
 type lockedBuffer struct {
@@ -106,34 +98,16 @@ func startTraced(b *testing.B, bin string, env []string) (*mcp.ClientSession, *e
 // a session of its own, and returns a function that has it send the two
 // requests get_vm_details sends for vm (or, with nop, only answer) and
 // waits for its answer, and its process id.
-func rawCall(b *testing.B, sim *vcentersim.Server, env []string, vm string) (func(nop bool), int) {
+func rawCall(b *testing.B, sim *vcentersim.Server, vm string) (func(nop bool), int) {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "rawcall")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/rawcall").CombinedOutput(); err != nil {
-		b.Fatalf("build the raw client: %v\n%s", err, out)
+	ca := filepath.Join(b.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, sim.CACertPEM(), 0o600); err != nil {
+		b.Fatal(err)
 	}
-	var ca string
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "VCENTER_CA_BUNDLE="); ok {
-			ca = v
-		}
-	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(buildTestdata(b, "rawcall"))
 	cmd.Env = []string{"RAWCALL_URL=" + sim.URL, "RAWCALL_TOKEN=" + rawLogin(b, sim), "RAWCALL_CA=" + ca, "RAWCALL_VM=" + vm}
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	answers := bufio.NewReader(stdout)
+	stdin, answers := startPiped(b, cmd, 4096)
 	return func(nop bool) {
 		line := "go\n"
 		if nop {
@@ -207,7 +181,7 @@ func BenchmarkCallFloor(b *testing.B) {
 	}
 	raw := rawGetVM(b, sim, "vm-76")
 	raw()
-	raw2, raw2Pid := rawCall(b, sim, env, "vm-76")
+	raw2, raw2Pid := rawCall(b, sim, "vm-76")
 	raw2(false)
 	for b.Loop() {
 		const n = 600

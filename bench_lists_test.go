@@ -155,11 +155,11 @@ type pipeClient struct {
 	id int
 }
 
-// startPipe starts bin with env and initialises a session over its pipes.
-func startPipe(b *testing.B, bin string, env []string) *pipeClient {
+// startPiped starts cmd with its stdin and stdout as pipes (stdout read
+// through a buffer of size bytes), and closes stdin and waits for it when
+// the benchmark ends.
+func startPiped(b *testing.B, cmd *exec.Cmd, size int) (io.WriteCloser, *bufio.Reader) {
 	b.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = benchEnv(b, env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -172,7 +172,16 @@ func startPipe(b *testing.B, bin string, env []string) *pipeClient {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	p := &pipeClient{w: stdin, r: bufio.NewReaderSize(stdout, 256<<10)}
+	return stdin, bufio.NewReaderSize(stdout, size)
+}
+
+// startPipe starts bin with env and initialises a session over its pipes.
+func startPipe(b *testing.B, bin string, env []string) *pipeClient {
+	b.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = benchEnv(b, env...)
+	stdin, stdout := startPiped(b, cmd, 256<<10)
+	p := &pipeClient{w: stdin, r: stdout}
 	p.send(b, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "bench-pipe", "version": "1"}})
 	if _, err := io.WriteString(p.w, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"); err != nil {
 		b.Fatal(err)

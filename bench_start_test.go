@@ -155,15 +155,18 @@ func pipeStart(b *testing.B, bin string, env []string) (took, cpu time.Duration,
 	return took, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), stderr.String()
 }
 
-// buildFloor builds testdata/floor, the one-tool go-sdk server, static as
-// the releases (and the binary under test) are.
-func buildFloor(b *testing.B) string {
+// buildFloor builds testdata/floor, the one-tool go-sdk server.
+func buildFloor(b *testing.B) string { return buildTestdata(b, "floor") }
+
+// buildTestdata builds the command testdata/name, static and stripped as
+// the releases (and the binary under test) are, and returns its path.
+func buildTestdata(b *testing.B, name string) string {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "floor")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/floor") // as releases are built, like the binary
+	bin := filepath.Join(b.TempDir(), name)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/"+name)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build floor: %v\n%s", err, out)
+		b.Fatalf("go build testdata/%s: %v\n%s", name, err, out)
 	}
 	return bin
 }
