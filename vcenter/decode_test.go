@@ -77,3 +77,41 @@ func TestNullableValuesStayLegal(t *testing.T) {
 		t.Errorf("GetVM of a VM without a folder = %+v, %v", d, err)
 	}
 }
+
+// TestTrailingBytesAreBadAnswers answers a VM read with its JSON followed
+// by more: a second value, or bytes that are no JSON. Either is an answer
+// no vCenter sends, cut or spliced on the way, and the read fails as
+// malformed (it used to decode the first value and drop the rest unseen).
+// Trailing white space is no fault.
+func TestTrailingBytesAreBadAnswers(t *testing.T) {
+	ctx := context.Background()
+	vm := `{"name":"web-01","guest_OS":"RHEL_9_64","power_state":"POWERED_OFF","cpu":{"count":2,"cores_per_socket":1},"memory":{"size_MiB":4096},"disks":{},"nics":{}}`
+	for _, tt := range []struct {
+		name, body string
+		bad        bool
+	}{
+		{"second value", vm + `{"name":"other"}`, true},
+		{"garbage", vm + `garbage`, true},
+		{"cut short", vm[:len(vm)-3], true},
+		{"white space", vm + " \r\n\t", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := newSim(t, vcentersim.Options{})
+			c := newClient(t, sim, ModeAPI, func(c *Config) { c.Retries = -1 })
+			answerOnce(sim, "GET", "/api/vcenter/vm/vm-70", 200, []byte(tt.body))
+			d, err := c.GetVM(ctx, "vm-70")
+			if sim.Counters().Faults != 1 {
+				t.Fatal("the injected answer was not read")
+			}
+			if !tt.bad {
+				if err != nil || d.Name != "web-01" {
+					t.Fatalf("GetVM = %+v, %v; want web-01", d, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadAnswer) || !strings.Contains(err.Error(), "malformed") {
+				t.Fatalf("err = %v, want ErrBadAnswer saying the answer is malformed", err)
+			}
+		})
+	}
+}

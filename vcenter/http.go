@@ -561,8 +561,11 @@ func decode(method, path string, body []byte, out any) error {
 	case string(b) == "null" && !nullable(out):
 		return &TransportError{Method: method, Path: path, Err: errNull}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(out); err != nil {
+	// Unmarshal, not a Decoder: the body is in memory already, and a
+	// Decoder would copy it into a buffer of its own first (one more
+	// allocation and pass per answer), then let trailing bytes after the
+	// first value pass unseen.
+	if err := json.Unmarshal(body, out); err != nil {
 		return &TransportError{Method: method, Path: path, Err: fmt.Errorf("%w: %w", errMalformed, decodeError{err})}
 	}
 	return nil
