@@ -69,3 +69,51 @@ func TestCheckMessageToolName(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMessageExactMembers: the parameters' members are found by their
+// exact names, as the SDK finds them, each on its own. A "Name" or a
+// "_META" is no member checkMessage reads (encoding/json's struct
+// decoding, which it used, matches names without regard to case), the
+// protocol version in _meta marks the 2026-07-28 protocol for every
+// method, and a member of the wrong type spoils no other.
+func TestCheckMessageExactMembers(t *testing.T) {
+	const newMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+	for _, tt := range []struct {
+		name, line  string
+		refused     string // what the refusal says, or "" when let through
+		tool        string // in.tool, or the refusal's tool
+		newProtocol bool
+		client      string
+		version     string
+	}{
+		{"a name in capitals", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"NAME":"power_on_vm"}}`, `needs "params.name"`, "tools/call", false, "", ""},
+		{"both spellings", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_vm_details","Name":"delete_vm"}}`, "", "get_vm_details", false, "", ""},
+		{"a call of the new protocol", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_vms",` + newMeta + `}}`, "", "list_vms", true, "", ""},
+		{"a list of the new protocol", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{` + newMeta + `}}`, "", "", true, "", ""},
+		{"the version key in capitals", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_vms","_meta":{"IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION":"2026-07-28"}}}`, "", "list_vms", false, "", ""},
+		{"_meta in capitals, of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_META":5}}`, "", "", false, "", ""},
+		{"_meta of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":5}}`, `"params._meta" must be an object`, "tools/list", false, "", ""},
+		{"an initialize", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"claude-code","version":"2.1"},"capabilities":{}}}`, "", "", false, "claude-code", "2025-11-25"},
+		{"an initialize with capabilities of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"claude-code","version":"2.1"},"capabilities":7}}`, "", "", false, "claude-code", "2025-11-25"},
+		{"an initialize with a version of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":7,"clientInfo":{"name":"claude-code"}}}`, "", "", false, "claude-code", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, rerr := checkMessage([]byte(tt.line))
+			switch {
+			case tt.refused != "" && rerr == nil:
+				t.Fatalf("let through, want a refusal saying %q", tt.refused)
+			case tt.refused != "":
+				if !strings.Contains(rerr.message, tt.refused) || rerr.tool != tt.tool {
+					t.Errorf("refused under %q: %s; want under %q, saying %q", rerr.tool, rerr.message, tt.tool, tt.refused)
+				}
+				return
+			case rerr != nil:
+				t.Fatalf("refused: %s", rerr.message)
+			}
+			if in.tool != tt.tool || in.newProtocol != tt.newProtocol || in.client.Name != tt.client || in.protocolVersion != tt.version {
+				t.Errorf("tool %q, new protocol %v, client %q, version %q; want %q, %v, %q, %q",
+					in.tool, in.newProtocol, in.client.Name, in.protocolVersion, tt.tool, tt.newProtocol, tt.client, tt.version)
+			}
+		})
+	}
+}

@@ -144,29 +144,28 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	if err := json.Unmarshal(rawMethod, &in.method); err != nil {
 		return invalid(id, "", `"method" must be a string`)
 	}
-	// The parameters, decoded once: the tool's name for the audit line and
-	// what initialize says. Only an object can name a tool. encoding/json
-	// fills the other members when one has the wrong type, so the name is
-	// the one a decoding of it alone would give.
-	var params struct {
-		Meta            map[string]json.RawMessage `json:"_meta"`
-		Name            *string                    `json:"name"`
-		ClientInfo      *mcp.Implementation        `json:"clientInfo"`
-		ProtocolVersion string                     `json:"protocolVersion"`
+	// The parameters, decoded once, into their members by exact name, as
+	// the SDK matches them (a struct decoding by encoding/json would also
+	// take "Name" or "NAME" for the name, and audit a tool the SDK would not
+	// call). Only an object has members; each is read on its own, so that
+	// one of the wrong type leaves the others as they are.
+	p, hasParams := m["params"]
+	var pm map[string]json.RawMessage
+	if hasParams {
+		switch k := firstByte(p); {
+		case k == '{':
+			_ = json.Unmarshal(p, &pm) // an object within a valid message
+		case k != '[' && string(p) != "null":
+			return invalid(id, shortMethod(in.method), `"params" must be an object`)
+		}
 	}
-	paramsObject := len(m["params"]) > 0 && firstByte(m["params"]) == '{'
-	paramsErr := errParamsNotObject
-	if paramsObject {
-		paramsErr = json.Unmarshal(m["params"], &params)
+	var name string
+	if raw, ok := pm["name"]; ok && in.method == "tools/call" && firstByte(raw) == '"' {
+		_ = json.Unmarshal(raw, &name)
 	}
 	tool := shortMethod(in.method)
-	if in.method == "tools/call" && params.Name != nil && *params.Name != "" {
-		tool = *params.Name
-	}
-	if p, ok := m["params"]; ok {
-		if k := firstByte(p); k != '{' && k != '[' && string(p) != "null" {
-			return invalid(id, tool, `"params" must be an object`)
-		}
+	if name != "" {
+		tool = name
 	}
 	// MCP names its notifications notifications/…; everything else is a
 	// request and needs an id to be answered.
@@ -177,35 +176,38 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	case !notification && !in.call:
 		return invalid(jsonrpc.ID{}, tool, in.method+" is a request and needs an id")
 	}
-	if p := m["params"]; paramsObject {
-		var pm map[string]json.RawMessage
-		_ = json.Unmarshal(p, &pm)
-		if meta, ok := pm["_meta"]; ok && firstByte(meta) != '{' && string(meta) != "null" {
+	if pm != nil {
+		meta, ok := pm["_meta"]
+		if ok && firstByte(meta) != '{' && string(meta) != "null" {
 			return invalid(id, tool, `"params._meta" must be an object`)
 		}
 		if in.method == "tools/call" {
-			if name, ok := pm["name"]; !ok || firstByte(name) != '"' {
+			if raw, ok := pm["name"]; !ok || firstByte(raw) != '"' {
 				return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
 			}
 			var ctp mcp.CallToolParamsRaw
 			if err := json.Unmarshal(p, &ctp); err != nil {
 				return invalid(id, tool, "the tools/call parameters could not be decoded")
 			}
+			in.tool = name
+			// The SDK's own type holds the metadata by exact key.
+			_, in.newProtocol = ctp.Meta[mcp.MetaKeyProtocolVersion]
+		} else if firstByte(meta) == '{' {
+			var mm map[string]json.RawMessage
+			_ = json.Unmarshal(meta, &mm)
+			_, in.newProtocol = mm[mcp.MetaKeyProtocolVersion]
 		}
-		if paramsErr == nil {
-			_, in.newProtocol = params.Meta[mcp.MetaKeyProtocolVersion]
-			if params.ClientInfo != nil {
-				in.client = audit.Client{Name: truncate(params.ClientInfo.Name, 64), Version: truncate(params.ClientInfo.Version, 32)}
+		if raw, ok := pm["clientInfo"]; ok && firstByte(raw) == '{' {
+			var ci mcp.Implementation
+			if json.Unmarshal(raw, &ci) == nil {
+				in.client = audit.Client{Name: truncate(ci.Name, 64), Version: truncate(ci.Version, 32)}
 			}
-			if in.method == "initialize" {
-				in.protocolVersion = params.ProtocolVersion
-			}
+		}
+		if raw, ok := pm["protocolVersion"]; ok && in.method == "initialize" && firstByte(raw) == '"' {
+			_ = json.Unmarshal(raw, &in.protocolVersion)
 		}
 	} else if in.method == "tools/call" {
 		return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
-	}
-	if in.method == "tools/call" && params.Name != nil {
-		in.tool = *params.Name
 	}
 	// What jsonrpc.DecodeMessage makes of a request, from the parts read
 	// above: it would decode the whole message once more, with a 32 KiB
@@ -213,10 +215,6 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	in.msg = &jsonrpc.Request{ID: id, Method: in.method, Params: m["params"]}
 	return in, nil
 }
-
-// errParamsNotObject stands for the decoding of parameters that are not an
-// object, which checkMessage does not attempt.
-var errParamsNotObject = errors.New("params: not an object")
 
 // messageID returns the id of m (the zero ID when absent), or why it is
 // not one: MCP ids are strings or integers, never null.
