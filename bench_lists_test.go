@@ -71,7 +71,7 @@ func BenchmarkListVMsScale(b *testing.B) {
 				hwmFirst := 0.0
 				for round := range rounds {
 					sim.ResetCounters()
-					cpu0 := procCPU(cmd.Process.Pid)
+					cpu0 := cpuTime(cmd.Process.Pid)
 					t0 := time.Now()
 					seen := make(map[string]bool, n)
 					cursor := ""
@@ -107,7 +107,7 @@ func BenchmarkListVMsScale(b *testing.B) {
 						}
 					}
 					all = append(all, time.Since(t0))
-					cpu = append(cpu, procCPU(cmd.Process.Pid)-cpu0)
+					cpu = append(cpu, cpuTime(cmd.Process.Pid)-cpu0)
 					requests = sim.Counters().Requests
 					if len(seen) != n {
 						b.Fatalf("paged through %d distinct VMs, want %d", len(seen), n)
@@ -253,25 +253,6 @@ func (p *pipeClient) listAll(b *testing.B, n int) (first, all time.Duration) {
 		b.Fatalf("the pipe client paged through %d distinct VMs, want %d", len(seen), n)
 	}
 	return first, time.Since(t0)
-}
-
-// procCPU returns the CPU time (user and system) a process has used, from
-// /proc/PID/stat (Linux only; clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses: state is
-	// the first, utime and stime the 12th and 13th.
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // procStatusMiB reads one kB field of /proc/PID/status (Linux only) in MiB.
