@@ -137,11 +137,11 @@ func cpuTime(pid int) time.Duration {
 			if err != nil {
 				continue // exited meanwhile
 			}
-			ns, err := strconv.ParseInt(strings.Fields(string(raw) + " x")[0], 10, 64)
-			if err != nil {
-				sum = -1
+			f := strings.Fields(string(raw)) // run time (ns), wait time, time slices
+			if len(f) == 0 {
 				break
 			}
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
 			sum += time.Duration(ns)
 		}
 		if sum > 0 {

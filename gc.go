@@ -35,9 +35,10 @@ const defaultMemoryLimit = 24 << 20
 // defaultGCPercent is GOGC when the environment sets none. What paces
 // collection while the server answers tool calls is not its live heap,
 // under 1 MB, but the heap's minimum goal, 4 MB × GOGC/100: the go-sdk
-// allocates a 32 KB read buffer for each JSON value it decodes (the
-// parameters, their _meta twice over on MCP 2026-07-28, the result), about
-// 130 KB of the call's allocations, so at 100 the runtime collected every
+// allocates a 32 KB read buffer for each JSON value it decodes (on MCP
+// 2026-07-28 four per tools/call: the _meta, its client info and
+// capabilities decoded again, the parameters), ~130 KB of the server's
+// ~165 KB per call, so at 100 the runtime collected every
 // ~13 calls (75 collections per 1000 get_vm_details). At 150 it is ~40 per
 // 1000, ~5% of a call's CPU less, for ~2 MiB more resident memory: 23.1
 // MiB after 1000 calls, within the 25 MB target (at 200, 25.3 MiB was

@@ -159,9 +159,11 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 			return invalid(id, shortMethod(in.method), `"params" must be an object`)
 		}
 	}
+	rawName, named := pm["name"]
+	named = named && firstByte(rawName) == '"'
 	var name string
-	if raw, ok := pm["name"]; ok && in.method == "tools/call" && firstByte(raw) == '"' {
-		_ = json.Unmarshal(raw, &name)
+	if named && in.method == "tools/call" {
+		_ = json.Unmarshal(rawName, &name)
 	}
 	tool := shortMethod(in.method)
 	if name != "" {
@@ -182,7 +184,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 			return invalid(id, tool, `"params._meta" must be an object`)
 		}
 		if in.method == "tools/call" {
-			if raw, ok := pm["name"]; !ok || firstByte(raw) != '"' {
+			if !named {
 				return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
 			}
 			var ctp mcp.CallToolParamsRaw
