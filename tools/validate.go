@@ -347,6 +347,17 @@ func join(path, name string) string {
 // and as "not confirmed" to a person, a log or a proxy that reads the
 // first; such a document is refused, not interpreted.
 func DuplicateKey(data []byte, skip string) (path string, found bool, err error) {
+	return duplicateKey(data, skip, json.Valid(data))
+}
+
+// DuplicateKeyOfValid is [DuplicateKey] for data the caller has found
+// valid with json.Valid, which it does not scan for that once more.
+func DuplicateKeyOfValid(data []byte, skip string) (path string, found bool) {
+	path, found, _ = duplicateKey(data, skip, true)
+	return path, found
+}
+
+func duplicateKey(data []byte, skip string, valid bool) (path string, found bool, err error) {
 	var skipPath []string
 	if skip != "" {
 		skipPath = strings.Split(skip, ".")
@@ -355,7 +366,7 @@ func DuplicateKey(data []byte, skip string) (path string, found bool, err error)
 	// without a token per value. Anything it cannot be sure of (a
 	// duplicate, a key with an escape or a non-ASCII byte, which decode to
 	// other strings) is read token by token for the exact answer.
-	if json.Valid(data) {
+	if valid {
 		f := dupFast{data: data, skip: skipPath}
 		if f.value(0, true) {
 			return "", false, nil

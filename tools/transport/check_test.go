@@ -8,9 +8,9 @@ import (
 )
 
 // TestCheckMessageOneScan covers the branches of checkMessage that decide
-// "not JSON" without a json.Valid pass of their own: an object is
-// validated by its decoding, anything else by json.Valid, and the answer
-// is the one a separate check would give.
+// "not JSON" by its one json.Valid scan (what follows walks the bytes
+// without checking them): the answer is the one a separate check would
+// give, wherever in the message the fault is.
 func TestCheckMessageOneScan(t *testing.T) {
 	for _, tt := range []struct {
 		name, line string
@@ -91,6 +91,7 @@ func TestCheckMessageExactMembers(t *testing.T) {
 		{"a call of the new protocol", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_vms",` + newMeta + `}}`, "", "list_vms", true, "", ""},
 		{"a list of the new protocol", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{` + newMeta + `}}`, "", "", true, "", ""},
 		{"the version key in capitals", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_vms","_meta":{"IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION":"2026-07-28"}}}`, "", "list_vms", false, "", ""},
+		{"_meta in capitals on a call", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_vms","_META":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`, "", "list_vms", false, "", ""},
 		{"_meta in capitals, of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_META":5}}`, "", "", false, "", ""},
 		{"_meta of the wrong type", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":5}}`, `"params._meta" must be an object`, "tools/list", false, "", ""},
 		{"an initialize", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"claude-code","version":"2.1"},"capabilities":{}}}`, "", "", false, "claude-code", "2025-11-25"},

@@ -12,7 +12,6 @@ package transport
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -81,7 +80,9 @@ const maxSafeID = 1 << 53
 // invalid_args tool result), an id that is a string or an integer, a
 // method that is a string, an id exactly when the method is a request, and
 // tools/call parameters the SDK can decode.
-func checkMessage(data []byte) (inbound, *rpcError) {
+func checkMessage(data []byte) (inbound, *rpcError) { return reader{}.check(data) }
+
+func (r reader) check(data []byte) (inbound, *rpcError) {
 	data = bytes.TrimRight(data, " \t\r\n")
 	parseErr := func(why string) (inbound, *rpcError) {
 		return inbound{}, &rpcError{code: jsonrpc.CodeParseError, message: "parse error: " + why}
@@ -96,30 +97,22 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	case !utf8.Valid(data):
 		return parseErr("the message is not valid UTF-8")
 	}
-	// An object is validated by its decoding below (encoding/json checks the
-	// whole input before it decodes, so a syntax error anywhere, trailing
-	// data included, is a *json.SyntaxError): the message is scanned once
-	// for that, not twice. Anything else is validated here.
+	// One scan by json.Valid validates the message, trailing data included;
+	// what follows walks bytes known to be JSON.
 	switch trimmed := bytes.TrimLeft(data, " \t"); {
-	case len(trimmed) == 0 || trimmed[0] != '{' && !json.Valid(data):
+	case len(trimmed) == 0 || !json.Valid(data):
 		return parseErr(notJSON)
 	case trimmed[0] == '[':
 		return invalid(jsonrpc.ID{}, "", "JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message at a time")
 	case trimmed[0] != '{':
 		return invalid(jsonrpc.ID{}, "", "a JSON-RPC message is an object")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
-			return parseErr(notJSON)
-		}
-		return invalid(jsonrpc.ID{}, "", "a JSON-RPC message is an object")
-	}
-	id, idErr := messageID(m)
+	m := r.members(data)
+	id, idErr := r.messageID(m)
 	if idErr != "" {
 		return invalid(jsonrpc.ID{}, "", idErr)
 	}
-	if path, dup, _ := tools.DuplicateKey(data, "params.arguments"); dup {
+	if path, dup := tools.DuplicateKeyOfValid(data, "params.arguments"); dup {
 		return invalid(jsonrpc.ID{}, "", path+" appears twice; send each member once")
 	}
 	if string(m["jsonrpc"]) != `"2.0"` {
@@ -141,10 +134,10 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 		in.msg = msg
 		return in, nil
 	}
-	if err := json.Unmarshal(rawMethod, &in.method); err != nil {
+	if err := r.str(rawMethod, &in.method); err != nil {
 		return invalid(id, "", `"method" must be a string`)
 	}
-	// The parameters, decoded once, into their members by exact name, as
+	// The parameters, read once, into their members by exact name, as
 	// the SDK matches them (a struct decoding by encoding/json would also
 	// take "Name" or "NAME" for the name, and audit a tool the SDK would not
 	// call). Only an object has members; each is read on its own, so that
@@ -154,7 +147,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	if hasParams {
 		switch k := firstByte(p); {
 		case k == '{':
-			_ = json.Unmarshal(p, &pm) // an object within a valid message
+			pm = r.members(p)
 		case k != '[' && string(p) != "null":
 			return invalid(id, shortMethod(in.method), `"params" must be an object`)
 		}
@@ -163,7 +156,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	named = named && firstByte(rawName) == '"'
 	var name string
 	if named && in.method == "tools/call" {
-		_ = json.Unmarshal(rawName, &name)
+		_ = r.str(rawName, &name)
 	}
 	tool := shortMethod(in.method)
 	if name != "" {
@@ -187,17 +180,19 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 			if !named {
 				return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
 			}
-			var ctp mcp.CallToolParamsRaw
-			if err := json.Unmarshal(p, &ctp); err != nil {
-				return invalid(id, tool, "the tools/call parameters could not be decoded")
+			if r.decodeOnly || !onlyCallMembers(pm) {
+				// A member the SDK's type may take (encoding/json matches
+				// "Name" or "ARGUMENTS" to its fields too) could make the
+				// SDK refuse the call: found out by decoding.
+				var ctp mcp.CallToolParamsRaw
+				if err := json.Unmarshal(p, &ctp); err != nil {
+					return invalid(id, tool, "the tools/call parameters could not be decoded")
+				}
 			}
 			in.tool = name
-			// The SDK's own type holds the metadata by exact key.
-			_, in.newProtocol = ctp.Meta[mcp.MetaKeyProtocolVersion]
-		} else if firstByte(meta) == '{' {
-			var mm map[string]json.RawMessage
-			_ = json.Unmarshal(meta, &mm)
-			_, in.newProtocol = mm[mcp.MetaKeyProtocolVersion]
+		}
+		if firstByte(meta) == '{' {
+			_, in.newProtocol = r.members(meta)[mcp.MetaKeyProtocolVersion]
 		}
 		if raw, ok := pm["clientInfo"]; ok && firstByte(raw) == '{' {
 			var ci mcp.Implementation
@@ -206,7 +201,7 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 			}
 		}
 		if raw, ok := pm["protocolVersion"]; ok && in.method == "initialize" && firstByte(raw) == '"' {
-			_ = json.Unmarshal(raw, &in.protocolVersion)
+			_ = r.str(raw, &in.protocolVersion)
 		}
 	} else if in.method == "tools/call" {
 		return invalid(id, tool, `tools/call needs "params.name", the tool's name as a string`)
@@ -218,9 +213,32 @@ func checkMessage(data []byte) (inbound, *rpcError) {
 	return in, nil
 }
 
+// onlyCallMembers reports whether the tools/call parameters pm have no
+// members but a string name, an object or null _meta, and arguments: those
+// the SDK's CallToolParamsRaw decodes whatever their value (arguments are
+// raw JSON).
+func onlyCallMembers(pm map[string]json.RawMessage) bool {
+	for k, v := range pm {
+		switch k {
+		case "name":
+			if firstByte(v) != '"' {
+				return false
+			}
+		case "_meta":
+			if b := firstByte(v); b != '{' && string(v) != "null" {
+				return false
+			}
+		case "arguments":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // messageID returns the id of m (the zero ID when absent), or why it is
 // not one: MCP ids are strings or integers, never null.
-func messageID(m map[string]json.RawMessage) (jsonrpc.ID, string) {
+func (r reader) messageID(m map[string]json.RawMessage) (jsonrpc.ID, string) {
 	raw, ok := m["id"]
 	if !ok {
 		return jsonrpc.ID{}, ""
@@ -228,7 +246,7 @@ func messageID(m map[string]json.RawMessage) (jsonrpc.ID, string) {
 	switch firstByte(raw) {
 	case '"':
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := r.str(raw, &s); err != nil {
 			return jsonrpc.ID{}, `"id" must be a string or an integer`
 		}
 		id, _ := jsonrpc.MakeID(s)
