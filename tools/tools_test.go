@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -179,6 +180,36 @@ func TestUsageAndSummaryTools(t *testing.T) {
 		s.ok("get_resource_utilization_summary", map[string]any{"clusters": []string{"Prod-Cluster"}}, &byCluster)
 		if len(byCluster.Clusters) != 1 || byCluster.Clusters[0].Hosts.Total != 3 || byCluster.VMs.Total != byCluster.Clusters[0].VMs.Total {
 			t.Errorf("Prod-Cluster summary = %+v", byCluster)
+		}
+	})
+}
+
+// TestUtilizationSummaryRequests holds get_resource_utilization_summary to
+// the vCenter requests it sent before issue 14 (fc63d42; the issue allows
+// the same or fewer): for the simulator's four clusters and its standalone
+// hosts, the cluster list, a VM and a host list per cluster and for the
+// standalone hosts, and the datastore list; for one cluster by name, its
+// look-up too. Every call costs the same: nothing here is cached.
+func TestUtilizationSummaryRequests(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode vcenter.Mode) {
+		s := newSession(t, withMode(mode))
+		p := "/api/vcenter/"
+		if mode == vcenter.ModeREST {
+			p = "/rest/vcenter/"
+		}
+		all := map[string]int{"GET " + p + "cluster": 1, "GET " + p + "datastore": 1, "GET " + p + "host": 5, "GET " + p + "vm": 5}
+		one := map[string]int{"GET " + p + "cluster": 2, "GET " + p + "datastore": 1, "GET " + p + "host": 1, "GET " + p + "vm": 1}
+		s.ok("list_vms", nil, nil) // log in
+		for i, tc := range []struct {
+			args map[string]any
+			want map[string]int
+		}{{nil, all}, {nil, all}, {map[string]any{"clusters": []string{"Prod-Cluster"}}, one}, {map[string]any{"clusters": []string{"Prod-Cluster"}}, one}} {
+			s.sim.ResetCounters()
+			var out utilizationOut
+			s.ok("get_resource_utilization_summary", tc.args, &out)
+			if got := s.sim.Counters().Routes; !maps.Equal(got, tc.want) {
+				t.Errorf("call %d (%v): requests %v, want %v", i, tc.args, got, tc.want)
+			}
 		}
 	})
 }
